@@ -1,7 +1,31 @@
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
 import { defineConfig } from 'vitest/config';
+import { readTokenizerDir } from './shared/src/node/tokenizer-dir.ts';
+import { compileTokenizer } from './shared/src/tokenizer/compiled-tokenizer.ts';
+import { readTokenizerFiles } from './shared/src/tokenizer/tokenizer-files.ts';
+import { referenceRoot } from './test/reference.ts';
 
-// One runner, several projects: plain Node unit tests, the reference parity suites
-// (also runnable alone with `npm run test:reference`), and the edge inside workerd.
+// One runner, several projects: plain Node unit tests, the reference parity suites (also
+// runnable alone with `npm run test:reference`), and shared code inside workerd, the Workers
+// runtime, to show it runs there unchanged.
+
+/** Hands the workerd suite the reference tokenizer (compiled) and its cases, when they exist. */
+function workerdReferenceBindings() {
+  const dir = join(referenceRoot(), 'clip-tokenizer');
+  if (!existsSync(dir)) return { bindings: { REFERENCE_MISSING: dir } };
+  const out = join(tmpdir(), 'latent-edge-test');
+  mkdirSync(out, { recursive: true });
+  const blob = join(out, 'clip-reference.tokenizer.bin');
+  writeFileSync(blob, compileTokenizer(readTokenizerFiles(readTokenizerDir(dir))));
+  return {
+    dataBlobBindings: { CLIP_TOKENIZER: blob },
+    textBlobBindings: { TOKENS_SD1: join(dir, 'tokens.json'), TOKENS_SD2: join(dir, 'tokens_sd2.json') },
+  };
+}
+
 export default defineConfig({
   test: {
     projects: [
@@ -9,7 +33,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['shared/test/**/*.test.ts', 'gpu-worker/test/**/*.test.ts', 'infra/**/*.test.ts'],
-          exclude: ['**/*.reference.test.ts', '**/node_modules/**'],
+          exclude: ['**/*.reference.test.ts', '**/*.workerd.test.ts', '**/node_modules/**'],
         },
       },
       {
@@ -18,6 +42,17 @@ export default defineConfig({
           include: ['**/*.reference.test.ts'],
           exclude: ['**/node_modules/**'],
           testTimeout: 120_000,
+        },
+      },
+      {
+        plugins: [
+          cloudflareTest({
+            miniflare: { compatibilityDate: '2026-03-01', ...workerdReferenceBindings() },
+          }),
+        ],
+        test: {
+          name: 'workerd',
+          include: ['shared/test/**/*.workerd.test.ts'],
         },
       },
     ],

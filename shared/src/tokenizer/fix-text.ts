@@ -22,7 +22,8 @@ const CONT = `[\\x80-\\xbf${CP1252_HIGH}]`;
 const MOJIBAKE = new RegExp(`[\\xc2-\\xdf]${CONT}|[\\xe0-\\xef]${CONT}{2}|[\\xf0-\\xf4]${CONT}{3}`, 'g');
 const C1_CONTROL = /[\x80-\x9f]/g;
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM keeps a leading U+FEFF, as Python's utf-8 codec does.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Decodes `text` re-encoded byte-per-char as UTF-8; undefined if impossible. */
 function reencodeAsUtf8(text: string, byteOf: (ch: string) => number): string | undefined {

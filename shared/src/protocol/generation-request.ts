@@ -1,0 +1,53 @@
+// The public generation request: what a client sends to `POST /v1/images` (and what the OpenAI-
+// and AUTOMATIC1111-compatible routes translate into). Validated once, at the edge's boundary.
+// Fields a model decides (size, steps, guidance, scheduler) are optional here; the edge fills
+// them from the model's configured defaults and checks the model's own limits.
+import { z } from 'zod';
+import { resolveSchedulerName, SCHEDULER_NAMES } from '../scheduler-names.ts';
+import { LIMITS } from './limits.ts';
+
+export const OUTPUT_FORMATS = ['png', 'webp', 'jpeg'] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+const imageSide = z
+  .int()
+  .min(LIMITS.minSize)
+  .max(LIMITS.maxSize)
+  .refine((n) => n % LIMITS.sizeMultiple === 0, { error: `must be a multiple of ${LIMITS.sizeMultiple}` });
+
+export const schedulerField = z.string().transform((name, ctx) => {
+  const resolved = resolveSchedulerName(name);
+  if (!resolved) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `unknown scheduler; use one of ${SCHEDULER_NAMES.join(', ')} or an AUTOMATIC1111 sampler name`,
+      input: name,
+    });
+    return z.NEVER;
+  }
+  return resolved;
+});
+
+/** -1 (or absent) asks for a random seed; the chosen seed is always returned. */
+export const seedField = z.int().min(-1).max(LIMITS.maxSeed);
+
+export const GenerationRequest = z.strictObject({
+  prompt: z.string().min(1).max(LIMITS.promptChars),
+  negative_prompt: z.string().max(LIMITS.promptChars).default(''),
+  model: z.string().min(1).max(100).optional(),
+  width: imageSide.optional(),
+  height: imageSide.optional(),
+  steps: z.int().min(1).max(LIMITS.maxSteps).optional(),
+  guidance_scale: z.number().min(0).max(LIMITS.maxGuidanceScale).optional(),
+  /** Rescales guided noise toward the conditional one's spread (Lin et al. 2023, §3.4); 0 = off. */
+  guidance_rescale: z.number().min(0).max(1).default(0),
+  scheduler: schedulerField.optional(),
+  seed: seedField.default(-1),
+  n: z.int().min(1).max(LIMITS.maxImages).default(1),
+  output_format: z.enum(OUTPUT_FORMATS).default('png'),
+  /** img2img: the starting image, base64 (PNG, JPEG or WebP), and how much of it to repaint. */
+  init_image: z.base64().optional(),
+  strength: z.number().gt(0).max(1).optional(),
+});
+
+export type GenerationRequest = z.infer<typeof GenerationRequest>;

@@ -1,0 +1,84 @@
+// The edge → gpu-worker job and its result, carried in an envelope (envelope.ts): the JSON head is
+// validated by these schemas; binary parts carry cached embeddings, an init image, and the images.
+import { z } from 'zod';
+import { SCHEDULER_NAMES } from '../scheduler-names.ts';
+import { OUTPUT_FORMATS } from './generation-request.ts';
+import { LIMITS } from './limits.ts';
+
+const tokenId = z.int().min(0).max(0xffffff);
+
+/** One text-encoder input: maxLength ids (BOS … EOS, padding) and a weight per id. */
+export const WeightedChunk = z
+  .strictObject({
+    ids: z.array(tokenId).min(2).max(512),
+    weights: z.array(z.number().min(-10).max(10)),
+  })
+  .refine((c) => c.ids.length === c.weights.length, { error: 'ids and weights differ in length' });
+
+/**
+ * A prompt as the edge tokenized it. `embedding` names a part holding its encoder output
+ * (float32 [chunks × maxLength × hidden], weights already applied) that the edge had cached.
+ */
+export const PromptInput = z.strictObject({
+  chunks: z.array(WeightedChunk).min(1).max(LIMITS.maxPromptChunks),
+  embedding: z.string().max(40).optional(),
+});
+
+export const GpuJob = z.strictObject({
+  job_id: z.string().min(1).max(100),
+  model: z.string().min(1).max(100),
+  /** When given, must equal the worker's revision of the model, so no stale weights answer. */
+  revision: z.string().max(100).optional(),
+  prompt: PromptInput,
+  negative_prompt: PromptInput,
+  width: z.int().min(LIMITS.minSize).max(LIMITS.maxSize),
+  height: z.int().min(LIMITS.minSize).max(LIMITS.maxSize),
+  steps: z.int().min(1).max(LIMITS.maxSteps),
+  guidance_scale: z.number().min(0).max(LIMITS.maxGuidanceScale),
+  guidance_rescale: z.number().min(0).max(1).default(0),
+  scheduler: z.enum(SCHEDULER_NAMES),
+  /** One image per seed. */
+  seeds: z.array(z.int().min(0).max(LIMITS.maxSeed)).min(1).max(LIMITS.maxImages),
+  output_format: z.enum(OUTPUT_FORMATS).default('png'),
+  /** img2img: the part holding the init image, and the strength. */
+  init_image: z.string().max(40).optional(),
+  strength: z.number().gt(0).max(1).optional(),
+  /** The worker gives up on the job after this long, queueing included. */
+  timeout_ms: z.int().min(1000).max(3_600_000).optional(),
+  /** Whether to return fresh embeddings for the edge to cache. */
+  return_embeddings: z.boolean().default(true),
+});
+export type GpuJob = z.infer<typeof GpuJob>;
+
+export const EmbeddingPart = z.strictObject({
+  part: z.string(),
+  /** [chunks × maxLength, hidden] */
+  shape: z.tuple([z.int(), z.int()]),
+});
+
+export const GpuResult = z.strictObject({
+  job_id: z.string(),
+  model: z.string(),
+  revision: z.string(),
+  images: z.array(
+    z.strictObject({
+      seed: z.int(),
+      part: z.string(),
+      content_type: z.string(),
+      width: z.int(),
+      height: z.int(),
+    }),
+  ),
+  timings_ms: z.strictObject({
+    queued: z.number(),
+    encode: z.number(),
+    denoise: z.number(),
+    decode: z.number(),
+    image: z.number(),
+    total: z.number(),
+  }),
+  /** True when the job's embeddings came from the edge's cache (the text encoder did not run). */
+  embeddings_cached: z.boolean(),
+  embeddings: z.strictObject({ prompt: EmbeddingPart, negative_prompt: EmbeddingPart }).optional(),
+});
+export type GpuResult = z.infer<typeof GpuResult>;

@@ -1,0 +1,21 @@
+// Hard limits of the public API, whatever the model. Each served model narrows them further
+// (its own maximum size and steps) in the edge's model configuration.
+
+export const LIMITS = {
+  /** Characters in a prompt or negative prompt (the token limit is checked after tokenizing). */
+  promptChars: 4000,
+  /** Width and height: multiples of 8 (the VAE's factor) within these bounds. */
+  minSize: 64,
+  maxSize: 2048,
+  sizeMultiple: 8,
+  maxSteps: 150,
+  maxGuidanceScale: 30,
+  /** Images per request. */
+  maxImages: 8,
+  /** Largest seed: the largest integer a JSON number carries exactly. */
+  maxSeed: Number.MAX_SAFE_INTEGER,
+  /** Decoded init image size for img2img. */
+  maxInitImageBytes: 8 * 1024 * 1024,
+  /** Long prompts are split into 75-token chunks; this many at most (A1111 has no limit). */
+  maxPromptChunks: 4,
+} as const;
