@@ -1,0 +1,187 @@
+// A loaded model: its folder, sessions and spec, exposed to the pipeline as plain functions over
+// Float32Arrays. Everything about dtypes and tensor shapes (int32/int64 ids, float/int64/scalar
+// timesteps, fp16 graphs) is settled here, so the pipeline's math never sees onnxruntime.
+import { loadTokenizerDir } from '@latent-edge/shared/node/tokenizer-dir';
+import type { ClipTokenizer } from '@latent-edge/shared/tokenizer/clip-tokenizer';
+import { type InferenceSession, Tensor } from 'onnxruntime-node';
+import { float16ToFloat32, float32ToFloat16 } from './float16.ts';
+import { type ModelFolder, ModelFolderError, openModelFolder } from './model-folder.ts';
+import { modelRevision } from './model-revision.ts';
+import { type ModelSpec, readModelSpec } from './model-spec.ts';
+import { createSession, type ExecutionProvider, type SessionSettings } from './onnx-session.ts';
+
+export interface DiffusionModel {
+  id: string;
+  /** Hash of the model's files: part of every cache key, so new weights never serve stale results. */
+  revision: string;
+  folder: ModelFolder;
+  spec: ModelSpec;
+  tokenizer: ClipTokenizer;
+  provider: ExecutionProvider;
+  /** Text encoder: `batch` rows of `length` ids → hidden states [batch, length, hidden]. */
+  encodeText(ids: readonly number[], batch: number): Promise<Float32Array>;
+  /**
+   * UNet: noise (or v) prediction for `batch` latents. `timesteps` has one entry per batch row;
+   * models whose timestep input is a scalar or fixed at [1] need all entries equal
+   * (see `perRowTimesteps`).
+   */
+  predictNoise(input: UnetInput): Promise<Float32Array>;
+  /** Whether `predictNoise` accepts a different timestep per batch row. */
+  perRowTimesteps: boolean;
+  /** VAE decoder: scaled-back latents [batch, c, h, w] → images [batch, 3, 8h, 8w] in ≈[-1, 1]. */
+  decodeLatents(latents: Float32Array, batch: number, height: number, width: number): Promise<Float32Array>;
+  /** VAE encoder: images [1, 3, H, W] in [-1, 1] → mean and log-variance, or a graph-drawn sample. */
+  encodeImage(pixels: Float32Array, height: number, width: number): Promise<EncodedImage>;
+  release(): Promise<void>;
+}
+
+export interface UnetInput {
+  sample: Float32Array;
+  batch: number;
+  /** Latent height and width. */
+  height: number;
+  width: number;
+  timesteps: readonly number[];
+  hiddenStates: Float32Array;
+  sequenceLength: number;
+  /** LCM guidance embedding [batch, timestepCondDim]. */
+  timestepCond?: Float32Array;
+}
+
+export type EncodedImage = { mean: Float32Array; logvar: Float32Array } | { sample: Float32Array };
+
+export interface LoadOptions extends SessionSettings {
+  /** Served id; the folder name when absent. */
+  id?: string;
+}
+
+function floatTensor(type: 'float32' | 'float16', data: Float32Array, dims: readonly number[]): Tensor {
+  return type === 'float16'
+    ? new Tensor('float16', float32ToFloat16(data), dims)
+    : new Tensor('float32', data, dims);
+}
+
+function floatData(tensor: Tensor): Float32Array {
+  if (tensor.type === 'float16') return float16ToFloat32(tensor.data as Uint16Array);
+  if (tensor.type === 'float32') return tensor.data as Float32Array;
+  throw new ModelFolderError(`expected a float output, got ${tensor.type}`);
+}
+
+async function runSingleOutput(
+  session: InferenceSession,
+  feeds: Record<string, Tensor>,
+  output: string,
+): Promise<Tensor> {
+  const results = await session.run(feeds, [output]);
+  return results[output];
+}
+
+export async function loadDiffusionModel(dir: string, options: LoadOptions): Promise<DiffusionModel> {
+  const folder = openModelFolder(dir);
+  const tokenizer = loadTokenizerDir(folder.tokenizerDir);
+  const [textEncoder, unet, vaeDecoder, vaeEncoder] = await Promise.all([
+    createSession(folder.textEncoderPath, options),
+    createSession(folder.unetPath, options),
+    createSession(folder.vaeDecoderPath, options),
+    folder.vaeEncoderPath ? createSession(folder.vaeEncoderPath, options) : undefined,
+  ]);
+  const spec = readModelSpec({
+    textEncoder: textEncoder.session,
+    unet: unet.session,
+    vaeDecoder: vaeDecoder.session,
+    vaeEncoder: vaeEncoder?.session,
+  });
+  const timestepMeta = unet.session.inputMetadata.find((m) => m.name === 'timestep');
+  const fixedSingleTimestep = timestepMeta?.isTensor && timestepMeta.shape[0] === 1;
+  const perRowTimesteps = spec.timestepRank === 1 && !fixedSingleTimestep;
+  const unetOutput = unet.session.outputNames.includes('out_sample')
+    ? 'out_sample'
+    : unet.session.outputNames[0];
+  const decoderOutput = vaeDecoder.session.outputNames.includes('sample')
+    ? 'sample'
+    : vaeDecoder.session.outputNames[0];
+
+  return {
+    id: options.id ?? folder.id,
+    revision: await modelRevision(folder.dir),
+    folder,
+    spec,
+    tokenizer,
+    provider: unet.provider,
+    perRowTimesteps,
+
+    async encodeText(ids, batch) {
+      const length = ids.length / batch;
+      const data = spec.idsType === 'int64' ? BigInt64Array.from(ids, BigInt) : Int32Array.from(ids);
+      const out = await runSingleOutput(
+        textEncoder.session,
+        { input_ids: new Tensor(spec.idsType, data, [batch, length]) },
+        spec.hiddenStateOutput,
+      );
+      return floatData(out);
+    },
+
+    async predictNoise(input) {
+      const { batch, timesteps } = input;
+      const rows = perRowTimesteps ? timesteps : [timesteps[0]];
+      if (!perRowTimesteps && timesteps.some((t) => t !== timesteps[0])) {
+        throw new Error('this UNet takes one timestep for the whole batch');
+      }
+      // int64-timestep exports truncate; round instead so fractional σ-schedule timesteps land on the nearest step.
+      const timestep =
+        spec.timestepType === 'int64'
+          ? new Tensor(
+              'int64',
+              BigInt64Array.from(rows, (t) => BigInt(Math.round(t))),
+              spec.timestepRank ? [rows.length] : [],
+            )
+          : floatTensor(spec.timestepType, Float32Array.from(rows), spec.timestepRank ? [rows.length] : []);
+      const feeds: Record<string, Tensor> = {
+        sample: floatTensor(spec.unetFloat, input.sample, [
+          batch,
+          spec.latentChannels,
+          input.height,
+          input.width,
+        ]),
+        timestep,
+        encoder_hidden_states: floatTensor(spec.unetFloat, input.hiddenStates, [
+          batch,
+          input.sequenceLength,
+          spec.hiddenSize,
+        ]),
+      };
+      if (spec.timestepCondDim) {
+        if (!input.timestepCond) throw new Error('this UNet (LCM-distilled) needs timestep_cond');
+        feeds.timestep_cond = floatTensor(spec.unetFloat, input.timestepCond, [batch, spec.timestepCondDim]);
+      }
+      return floatData(await runSingleOutput(unet.session, feeds, unetOutput));
+    },
+
+    async decodeLatents(latents, batch, height, width) {
+      const feeds = {
+        latent_sample: floatTensor(spec.vaeDecoderFloat, latents, [
+          batch,
+          spec.latentChannels,
+          height,
+          width,
+        ]),
+      };
+      return floatData(await runSingleOutput(vaeDecoder.session, feeds, decoderOutput));
+    },
+
+    async encodeImage(pixels, height, width) {
+      if (!vaeEncoder || !spec.vaeEncoderOutput || !spec.vaeEncoderFloat) {
+        throw new ModelFolderError(`model ${folder.dir} has no vae_encoder: img2img is not available`);
+      }
+      const feeds = { sample: floatTensor(spec.vaeEncoderFloat, pixels, [1, 3, height, width]) };
+      const out = floatData(await runSingleOutput(vaeEncoder.session, feeds, spec.vaeEncoderOutput));
+      if (spec.vaeEncoderOutput === 'latent_sample') return { sample: out };
+      const half = out.length / 2; // [1, 2c, h, w]: mean channels first, then log-variance
+      return { mean: out.subarray(0, half), logvar: out.subarray(half) };
+    },
+
+    async release() {
+      await Promise.all([textEncoder, unet, vaeDecoder, vaeEncoder].map((s) => s?.session.release()));
+    },
+  };
+}

@@ -1,0 +1,54 @@
+// Creates onnxruntime sessions with the configured execution providers, in preference order
+// (cuda, webgpu, cpu), falling back to the next with a logged reason when one cannot start.
+// Sessions are created from file paths so external weight files (unet/weights.pb,
+// model.onnx_data) resolve beside model.onnx (SD-NOTES §1.1).
+import { InferenceSession, listSupportedBackends } from 'onnxruntime-node';
+
+export const EXECUTION_PROVIDERS = ['cuda', 'webgpu', 'cpu'] as const;
+export type ExecutionProvider = (typeof EXECUTION_PROVIDERS)[number];
+
+export interface SessionSettings {
+  /** Providers to try, in order; cpu is always the last resort. */
+  providers: readonly ExecutionProvider[];
+  /** Threads inside one operator; 0 lets onnxruntime choose (one per physical core). */
+  intraOpThreads: number;
+  log?: (message: string) => void;
+}
+
+export interface OpenedSession {
+  session: InferenceSession;
+  provider: ExecutionProvider;
+}
+
+function available(): Set<string> {
+  return new Set(listSupportedBackends().map((b) => b.name));
+}
+
+export async function createSession(path: string, settings: SessionSettings): Promise<OpenedSession> {
+  const supported = available();
+  const wanted = [...settings.providers.filter((p) => p !== 'cpu'), 'cpu' as const];
+  const failures: string[] = [];
+  for (const provider of wanted) {
+    if (!supported.has(provider)) {
+      failures.push(`${provider}: not in this onnxruntime-node build`);
+      continue;
+    }
+    try {
+      const session = await InferenceSession.create(path, {
+        executionProviders: [provider],
+        graphOptimizationLevel: 'all',
+        intraOpNumThreads: settings.intraOpThreads,
+        interOpNumThreads: 1,
+        executionMode: 'sequential',
+        enableCpuMemArena: true,
+        enableMemPattern: true,
+        logSeverityLevel: 3,
+      });
+      if (failures.length > 0) settings.log?.(`${path}: fell back to ${provider} (${failures.join('; ')})`);
+      return { session, provider };
+    } catch (error) {
+      failures.push(`${provider}: ${(error as Error).message.split('\n')[0]}`);
+    }
+  }
+  throw new Error(`cannot open ${path}: ${failures.join('; ')}`);
+}

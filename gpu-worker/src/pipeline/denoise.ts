@@ -1,0 +1,131 @@
+// The denoise loop's unit of work: one scheduler step for a set of images, run as ONE batched UNet
+// call. A lone request is a set of one; the gpu-worker's step-level batcher puts images of
+// different jobs (different schedulers, guidance scales, step counts) into the same call. Every
+// image keeps its own scheduler and generator, so batching never changes its pixels' math.
+import type { Scheduler } from '../schedulers/scheduler.ts';
+import { applyGuidance } from './guidance.ts';
+
+export interface UnetCall {
+  sample: Float32Array;
+  batch: number;
+  height: number;
+  width: number;
+  timesteps: readonly number[];
+  hiddenStates: Float32Array;
+  sequenceLength: number;
+  timestepCond?: Float32Array;
+}
+
+export type NoisePredictor = (input: UnetCall) => Promise<Float32Array>;
+
+export interface DenoisingImage {
+  /** Current latents [1, c, h, w]. */
+  latents: Float32Array;
+  readonly scheduler: Scheduler;
+  /** Index into scheduler.timesteps of the next model evaluation. */
+  stepIndex: number;
+  readonly generator: { randn(shape: readonly number[]): Float32Array };
+  readonly guidanceScale: number;
+  readonly guidanceRescale: number;
+  /** Conditional hidden states [sequenceLength, hidden]; `uncond` present only when guided. */
+  readonly cond: Float32Array;
+  readonly uncond?: Float32Array;
+  readonly sequenceLength: number;
+  /** LCM's guidance embedding, when the UNet takes one. */
+  readonly timestepCond?: Float32Array;
+  /** Latent height and width. */
+  readonly height: number;
+  readonly width: number;
+  /** The latest x0 estimate (what LCM decodes, and what previews show). */
+  denoised?: Float32Array;
+}
+
+export function isFinished(image: DenoisingImage): boolean {
+  return image.stepIndex >= image.scheduler.timesteps.length;
+}
+
+/** Images can share a UNet call when their latents and text sequences have the same shape. */
+export function batchKey(image: DenoisingImage): string {
+  return `${image.height}x${image.width}:${image.sequenceLength}`;
+}
+
+/**
+ * Builds the hidden-state batch for a set of images ([uncond, cond] per guided image, as the
+ * diffusers pipeline orders them). It only changes when the set does, so it is kept between steps.
+ */
+export class HiddenStateBatch {
+  private images: readonly DenoisingImage[] = [];
+  private buffer = new Float32Array(0);
+
+  for(images: readonly DenoisingImage[]): Float32Array {
+    if (images.length === this.images.length && images.every((img, i) => img === this.images[i]))
+      return this.buffer;
+    const rows = images.flatMap((img) => (img.uncond ? [img.uncond, img.cond] : [img.cond]));
+    this.buffer = new Float32Array(rows.reduce((n, r) => n + r.length, 0));
+    let at = 0;
+    for (const row of rows) {
+      this.buffer.set(row, at);
+      at += row.length;
+    }
+    this.images = [...images];
+    return this.buffer;
+  }
+}
+
+/** Runs one step for every image in `images` (all unfinished, all with the same batchKey). */
+export async function denoiseStep(
+  images: readonly DenoisingImage[],
+  predictNoise: NoisePredictor,
+  hiddenStates: HiddenStateBatch = new HiddenStateBatch(),
+): Promise<void> {
+  const first = images[0];
+  const latentSize = first.latents.length;
+  const rows = images.reduce((n, img) => n + (img.uncond ? 2 : 1), 0);
+  const sample = new Float32Array(rows * latentSize);
+  const timesteps: number[] = [];
+  const conds: Float32Array[] = [];
+  let row = 0;
+  for (const img of images) {
+    const modelInput = img.scheduler.scaleModelInput(img.latents, img.stepIndex);
+    const t = img.scheduler.timesteps[img.stepIndex];
+    for (let copy = img.uncond ? 2 : 1; copy > 0; copy--) {
+      sample.set(modelInput, row++ * latentSize);
+      timesteps.push(t);
+      if (img.timestepCond) conds.push(img.timestepCond);
+    }
+  }
+  let timestepCond: Float32Array | undefined;
+  if (conds.length === rows) {
+    timestepCond = new Float32Array(rows * conds[0].length);
+    conds.forEach((c, i) => timestepCond?.set(c, i * c.length));
+  }
+
+  const output = await predictNoise({
+    sample,
+    batch: rows,
+    height: first.height,
+    width: first.width,
+    timesteps,
+    hiddenStates: hiddenStates.for(images),
+    sequenceLength: first.sequenceLength,
+    timestepCond,
+  });
+
+  row = 0;
+  for (const img of images) {
+    let noisePred: Float32Array;
+    if (img.uncond) {
+      const uncond = output.subarray(row * latentSize, (row + 1) * latentSize);
+      const cond = output.subarray((row + 1) * latentSize, (row + 2) * latentSize);
+      noisePred = applyGuidance(uncond, cond, img.guidanceScale, img.guidanceRescale);
+      row += 2;
+    } else {
+      noisePred = output.slice(row * latentSize, (row + 1) * latentSize);
+      row += 1;
+    }
+    const { prevSample, denoised } = img.scheduler.step(noisePred, img.stepIndex, img.latents, img.generator);
+    img.latents = prevSample;
+    img.denoised = denoised;
+    img.stepIndex++;
+  }
+}

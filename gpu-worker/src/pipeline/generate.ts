@@ -1,0 +1,206 @@
+// The Stable Diffusion recipe, text (and optionally an image) to images, as one numbered function
+// with the denoise loop in view. It follows diffusers' `OnnxStableDiffusionPipeline.__call__` and
+// AUTOMATIC1111's prompt handling; the model arrives as functions, so the math here is testable.
+import { formatInfotext } from '@latent-edge/shared/infotext';
+import type { OutputFormat } from '@latent-edge/shared/protocol/generation-request';
+import type { SchedulerName } from '@latent-edge/shared/scheduler-names';
+import { CONTENT_TYPES, decodeImage, encodeImage } from '../image/image-codec.ts';
+import { decodedToRgb, rgbToPlanes } from '../image/pixels.ts';
+import type { DiffusionModel } from '../model/diffusion-model.ts';
+import { TorchGenerator } from '../noise/torch-generator.ts';
+import { createScheduler } from '../schedulers/registry.ts';
+import { SchedulerConfig } from '../schedulers/scheduler-config.ts';
+import { type DenoisingImage, denoiseStep, HiddenStateBatch, isFinished } from './denoise.ts';
+import { encodePrompts, type PromptSource } from './encode-prompt.ts';
+import { guidanceScaleEmbedding, usesGuidance } from './guidance.ts';
+import { img2imgLatents, initialLatents } from './prepare-latents.ts';
+import { TextEncoderCache } from './text-encoder-cache.ts';
+
+export interface GenerateRequest {
+  prompt: PromptSource;
+  negativePrompt: PromptSource;
+  width: number;
+  height: number;
+  steps: number;
+  guidanceScale: number;
+  guidanceRescale: number;
+  scheduler: SchedulerName;
+  /** One image per seed. */
+  seeds: readonly number[];
+  outputFormat: OutputFormat;
+  /** img2img: the init image file (PNG/JPEG/WebP) and how much of it to repaint. */
+  initImage?: Uint8Array;
+  strength?: number;
+  /** Prompt text for the PNG's A1111 `parameters` chunk (the pipeline itself sees only ids). */
+  promptText?: string;
+  negativePromptText?: string;
+  signal?: AbortSignal;
+  /** Called after each denoise step. */
+  onStep?: (step: number, total: number) => void;
+}
+
+export interface GeneratedImage {
+  seed: number;
+  bytes: Uint8Array;
+  contentType: string;
+  width: number;
+  height: number;
+}
+
+export interface GenerateResult {
+  images: GeneratedImage[];
+  timingsMs: { encode: number; denoise: number; decode: number; image: number };
+  embeddingsFromCache: boolean;
+  promptEmbedding: Float32Array;
+  negativeEmbedding?: Float32Array;
+}
+
+const defaultCache = new TextEncoderCache();
+
+export async function generate(
+  model: DiffusionModel,
+  request: GenerateRequest,
+  cache: TextEncoderCache = defaultCache,
+): Promise<GenerateResult> {
+  const { spec, folder } = model;
+  const latentHeight = request.height / 8;
+  const latentWidth = request.width / 8;
+  const latentShape = [1, spec.latentChannels, latentHeight, latentWidth];
+  const lcmDistilled = spec.timestepCondDim !== undefined;
+  const guided = usesGuidance(request.guidanceScale, lcmDistilled);
+  const schedulerConfig = SchedulerConfig.parse(folder.schedulerConfig);
+  let clock = performance.now();
+  const lap = () => {
+    const now = performance.now();
+    const elapsed = now - clock;
+    clock = now;
+    return elapsed;
+  };
+
+  // 1. Encode prompt: text encoder once per distinct chunk; [uncond, cond] only when guided.
+  const prompts = await encodePrompts(model, request.prompt, request.negativePrompt, guided, cache);
+  const timestepCond = lcmDistilled
+    ? guidanceScaleEmbedding(request.guidanceScale, spec.timestepCondDim as number)
+    : undefined;
+
+  // 2. Prepare latents: per seed, a generator, a fresh scheduler and the starting latents.
+  const encodedInit = request.initImage
+    ? await model.encodeImage(
+        rgbToPlanes(
+          await decodeImage(request.initImage, request.width, request.height),
+          request.width,
+          request.height,
+        ),
+        request.height,
+        request.width,
+      )
+    : undefined;
+  const images: DenoisingImage[] = request.seeds.map((seed) => {
+    const generator = new TorchGenerator(seed);
+    const scheduler = createScheduler(request.scheduler, schedulerConfig, request.steps, {
+      strength: encodedInit ? request.strength : undefined,
+    });
+    const latents = encodedInit
+      ? img2imgLatents(generator, scheduler, encodedInit, folder.vaeScalingFactor, latentShape)
+      : initialLatents(generator, scheduler, latentShape);
+    return {
+      latents,
+      scheduler,
+      stepIndex: scheduler.beginIndex,
+      generator,
+      guidanceScale: request.guidanceScale,
+      guidanceRescale: request.guidanceRescale,
+      cond: prompts.cond,
+      uncond: prompts.uncond,
+      sequenceLength: prompts.sequenceLength,
+      timestepCond,
+      height: latentHeight,
+      width: latentWidth,
+    };
+  });
+  const encodeMs = lap();
+
+  // 3. Denoise: every image of the request in one batched UNet call per step.
+  const hiddenStates = new HiddenStateBatch();
+  const total = images[0].scheduler.timesteps.length - images[0].scheduler.beginIndex;
+  for (let step = 1; !isFinished(images[0]); step++) {
+    request.signal?.throwIfAborted();
+    await denoiseStep(images, (input) => model.predictNoise(input), hiddenStates);
+    request.onStep?.(step, total);
+  }
+  const denoiseMs = lap();
+
+  // 4. Decode: latents / scaling_factor through the VAE decoder, one image at a time.
+  const decoded: Uint8Array[] = [];
+  for (const image of images) {
+    request.signal?.throwIfAborted();
+    const scaled = image.latents.map((v) => v / folder.vaeScalingFactor);
+    const pixels = await model.decodeLatents(scaled, 1, latentHeight, latentWidth);
+    decoded.push(decodedToRgb(pixels, request.width, request.height));
+  }
+  const decodeMs = lap();
+
+  // 5. Encode image: PNG (with A1111 `parameters` and our JSON), WebP or JPEG.
+  const results = await Promise.all(
+    images.map(async (_, i) => {
+      const seed = request.seeds[i];
+      const text = request.outputFormat === 'png' ? pngText(model, request, seed) : undefined;
+      const bytes = await encodeImage(decoded[i], request.width, request.height, {
+        format: request.outputFormat,
+        text,
+      });
+      return {
+        seed,
+        bytes,
+        contentType: CONTENT_TYPES[request.outputFormat],
+        width: request.width,
+        height: request.height,
+      };
+    }),
+  );
+  const imageMs = lap();
+
+  return {
+    images: results,
+    timingsMs: { encode: encodeMs, denoise: denoiseMs, decode: decodeMs, image: imageMs },
+    embeddingsFromCache: prompts.fromCache,
+    promptEmbedding: prompts.promptEmbedding,
+    negativeEmbedding: prompts.negativeEmbedding,
+  };
+}
+
+/** The PNG's text chunks: A1111's `parameters`, and every parameter needed to reproduce it. */
+function pngText(model: DiffusionModel, request: GenerateRequest, seed: number): Record<string, string> {
+  const reproduce = {
+    model: model.id,
+    revision: model.revision,
+    prompt: request.promptText,
+    negative_prompt: request.negativePromptText,
+    prompt_tokens: request.prompt.chunks,
+    negative_prompt_tokens: request.negativePrompt.chunks,
+    width: request.width,
+    height: request.height,
+    steps: request.steps,
+    guidance_scale: request.guidanceScale,
+    guidance_rescale: request.guidanceRescale,
+    scheduler: request.scheduler,
+    seed,
+    strength: request.initImage ? request.strength : undefined,
+  };
+  return {
+    parameters: formatInfotext({
+      prompt: request.promptText ?? '',
+      negativePrompt: request.negativePromptText ?? '',
+      steps: request.steps,
+      scheduler: request.scheduler,
+      guidanceScale: request.guidanceScale,
+      seed,
+      width: request.width,
+      height: request.height,
+      model: model.id,
+      modelHash: model.revision.slice(0, 10),
+      strength: request.initImage ? request.strength : undefined,
+    }),
+    'latent-edge': JSON.stringify(reproduce),
+  };
+}

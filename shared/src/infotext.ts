@@ -1,0 +1,63 @@
+// AUTOMATIC1111's "infotext": the `parameters` text its PNGs carry and its API returns, which
+// A1111's PNG Info tab, civitai and many other tools read back. Format from
+// `modules/processing.py: create_infotext`: the prompt, then "Negative prompt: ...", then one line
+// of `Key: value` pairs separated by ", " (values containing ',' ':' or '"' are JSON-quoted).
+import { SCHEDULER_NAMES, type SchedulerName } from './scheduler-names.ts';
+
+const A1111_SAMPLER_NAMES: Readonly<Record<SchedulerName, string>> = {
+  pndm: 'PLMS',
+  ddim: 'DDIM',
+  euler: 'Euler',
+  euler_ancestral: 'Euler a',
+  dpmpp_2m: 'DPM++ 2M',
+  dpmpp_2m_karras: 'DPM++ 2M Karras',
+  lcm: 'LCM',
+  heun: 'Heun',
+};
+
+export function a1111SamplerName(scheduler: SchedulerName): string {
+  return A1111_SAMPLER_NAMES[scheduler];
+}
+
+export const A1111_SAMPLERS = SCHEDULER_NAMES.map((name) => ({
+  name: A1111_SAMPLER_NAMES[name],
+  scheduler: name,
+}));
+
+export interface InfotextParameters {
+  prompt: string;
+  negativePrompt: string;
+  steps: number;
+  scheduler: SchedulerName;
+  guidanceScale: number;
+  seed: number;
+  width: number;
+  height: number;
+  model: string;
+  modelHash?: string;
+  strength?: number;
+}
+
+/** A1111 `quote`: values with separators are written as JSON strings. */
+function quote(value: string): string {
+  return /[,:"\n]/.test(value) ? JSON.stringify(value) : value;
+}
+
+export function formatInfotext(p: InfotextParameters): string {
+  const fields: [string, string | number | undefined][] = [
+    ['Steps', p.steps],
+    ['Sampler', a1111SamplerName(p.scheduler)],
+    ['CFG scale', p.guidanceScale],
+    ['Seed', p.seed],
+    ['Size', `${p.width}x${p.height}`],
+    ['Model hash', p.modelHash],
+    ['Model', p.model],
+    ['Denoising strength', p.strength],
+  ];
+  const line = fields
+    .filter(([, value]) => value !== undefined && value !== '')
+    .map(([key, value]) => `${key}: ${quote(String(value))}`)
+    .join(', ');
+  const negative = p.negativePrompt ? `\nNegative prompt: ${p.negativePrompt}` : '';
+  return `${p.prompt}${negative}\n${line}`;
+}
