@@ -22,8 +22,13 @@ export interface ModelFolder {
   vaeEncoderPath: string | undefined;
   /** VAE latent scale (SD: 0.18215), from the VAE config; SD's value when absent. */
   vaeScalingFactor: number;
-  /** UNet native latent size (`sample_size`), when the UNet config says. */
-  unetSampleSize: number | undefined;
+  /** Native image size in pixels: the UNet's `sample_size` × 8 (SD 1.5: 512), else 512. */
+  nativeSize: number;
+  /**
+   * Image sides must be multiples of this: 8 for the VAE times 2 per UNet downsampling, because a
+   * traced UNet assumes exact halving (SD-NOTES §1.4; SD: 64). From the UNet config, else 64.
+   */
+  sizeMultiple: number;
   /** Latent → RGB linear map for previews (latent_rgb.json beside the VAE decoder), when present. */
   latentRgb: { factors: number[][]; bias: number[] } | undefined;
 }
@@ -81,7 +86,8 @@ export function openModelFolder(folder: string): ModelFolder {
       ? join(dir, 'vae_encoder/model.onnx')
       : undefined,
     vaeScalingFactor: typeof scale === 'number' && scale > 0 ? scale : 0.18215,
-    unetSampleSize: typeof unetConfig?.sample_size === 'number' ? unetConfig.sample_size : undefined,
+    nativeSize: typeof unetConfig?.sample_size === 'number' ? unetConfig.sample_size * 8 : 512,
+    sizeMultiple: Array.isArray(unetConfig?.block_out_channels) ? 8 * 2 ** (unetConfig.block_out_channels.length - 1) : 64,
     latentRgb: latentRgb as ModelFolder['latentRgb'],
   };
 }

@@ -96,8 +96,9 @@ export async function denoiseStep(
   }
   let timestepCond: Float32Array | undefined;
   if (conds.length === rows) {
-    timestepCond = new Float32Array(rows * conds[0].length);
-    conds.forEach((c, i) => timestepCond?.set(c, i * c.length));
+    const joined = new Float32Array(rows * conds[0].length);
+    for (const [i, c] of conds.entries()) joined.set(c, i * c.length);
+    timestepCond = joined;
   }
 
   const output = await predictNoise({

@@ -45,7 +45,7 @@ function cachedEncoder(model: DiffusionModel, cache: TextEncoderCache, counter: 
     }
     const size = (found[0] as Float32Array).length;
     const out = new Float32Array(size * chunks.length);
-    found.forEach((value, i) => out.set(value as Float32Array, i * size));
+    for (const [i, value] of found.entries()) out.set(value as Float32Array, i * size);
     return out;
   };
 }

@@ -38,7 +38,9 @@ export async function embedPrompt(
   const raw = await encode(chunks);
   const perChunk = raw.length / chunks.length;
   const out = new Float32Array(raw);
-  chunks.forEach((chunk, c) => applyEmphasis(out.subarray(c * perChunk, (c + 1) * perChunk), chunk.weights));
+  for (const [c, chunk] of chunks.entries()) {
+    applyEmphasis(out.subarray(c * perChunk, (c + 1) * perChunk), chunk.weights);
+  }
   return out;
 }
 

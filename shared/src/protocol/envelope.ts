@@ -40,7 +40,9 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope {
   if (4 + headLength > bytes.length) throw new EnvelopeError('envelope head runs past the end');
   let head: { parts?: unknown } & Record<string, unknown>;
   try {
-    head = JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes.subarray(4, 4 + headLength)));
+    head = JSON.parse(
+      new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes.subarray(4, 4 + headLength)),
+    );
   } catch {
     throw new EnvelopeError('envelope head is not JSON');
   }

@@ -16,6 +16,6 @@ export const LIMITS = {
   maxSeed: Number.MAX_SAFE_INTEGER,
   /** Decoded init image size for img2img. */
   maxInitImageBytes: 8 * 1024 * 1024,
-  /** Long prompts are split into 75-token chunks; this many at most (A1111 has no limit). */
-  maxPromptChunks: 4,
+  /** Long prompts are split into 75-token chunks; this many at most (225 tokens; A1111 has no limit). */
+  maxPromptChunks: 3,
 } as const;

@@ -37,8 +37,12 @@ const WHITESPACE = /\p{White_Space}+/gu;
 const EDGE_WHITESPACE = /^\p{White_Space}+|\p{White_Space}+$/gu;
 const WORD_CACHE_LIMIT = 20_000;
 
+// Printable ASCII without `&` is left unchanged by every ftfy fix and by html.unescape.
+const PLAIN_ASCII = /^[\x20-\x25\x27-\x7e]*$/;
+
 /** `whitespace_clean(basic_clean(text)).lower()` of simple_tokenizer.py. */
 export function cleanText(text: string): string {
+  if (PLAIN_ASCII.test(text)) return text.trim().replace(/ {2,}/g, ' ').toLowerCase();
   const unescaped = htmlUnescape(htmlUnescape(fixText(text)));
   return unescaped.replace(EDGE_WHITESPACE, '').replace(WHITESPACE, ' ').toLowerCase();
 }

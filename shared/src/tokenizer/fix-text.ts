@@ -123,7 +123,7 @@ export function fixText(text: string): string {
   // ftfy works line by line, and stops unescaping HTML for good once a line contains '<'.
   let unescapeHtml = true;
   const out: string[] = [];
-  for (const segment of text.split(/(?<=\n)/)) {
+  for (const segment of text.includes('\n') ? text.split(/(?<=\n)/) : [text]) {
     if (segment.includes('<')) unescapeHtml = false;
     let fixed = segment;
     for (;;) {

@@ -35,14 +35,19 @@ function tokenContent(token: unknown): string | undefined {
 
 export function readTokenizerFiles(files: TokenizerFiles): ClipTokenizerData {
   const vocabObject = parseJson('vocab.json', files.vocabJson) as Record<string, number>;
+  const ids = new Map<string, number>();
+  const vocab: string[] = [];
+  for (const token in vocabObject) {
+    const id = vocabObject[token];
+    ids.set(token, id);
+    vocab[id] = token;
+  }
   const specialMap = parseJson('special_tokens_map.json', files.specialTokensMapJson);
   const config = parseJson('tokenizer_config.json', files.tokenizerConfigJson);
 
-  const vocabSize = Math.max(...Object.values(vocabObject)) + 1;
-  const vocab: string[] = new Array(vocabSize);
-  for (const [token, id] of Object.entries(vocabObject)) vocab[id] = token;
+  const vocabSize = vocab.length;
   const idOf = (token: string, what: string): number => {
-    const id = vocabObject[token];
+    const id = ids.get(token);
     if (id === undefined) throw new TokenizerFilesError(`vocab.json has no entry for ${what} "${token}"`);
     return id;
   };

@@ -1,0 +1,63 @@
+// Checks a generation request against the model that will run it, before any model runs: sizes
+// the traced UNet can take, steps, strength, token ids inside the vocabulary, chunk lengths.
+// Each failure names the field, the value and the rule.
+import { LIMITS } from '@latent-edge/shared/protocol/limits';
+import type { DiffusionModel } from '../model/diffusion-model.ts';
+import type { GenerateRequest } from './generate.ts';
+
+export class RequestError extends Error {
+  override name = 'RequestError';
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(`${field}: ${message}`);
+  }
+}
+
+export interface ModelLimits {
+  /** Largest width or height served for this model, in pixels. */
+  maxSize: number;
+  maxSteps: number;
+}
+
+export function checkGenerateRequest(
+  model: DiffusionModel,
+  request: GenerateRequest,
+  limits: ModelLimits = { maxSize: LIMITS.maxSize, maxSteps: LIMITS.maxSteps },
+): void {
+  const { sizeMultiple } = model.folder;
+  for (const side of ['width', 'height'] as const) {
+    const value = request[side];
+    if (!Number.isInteger(value) || value % sizeMultiple !== 0) {
+      throw new RequestError(side, `${value} is not a multiple of ${sizeMultiple}, which this model needs`);
+    }
+    if (value < sizeMultiple || value > limits.maxSize) {
+      throw new RequestError(side, `${value} is outside ${sizeMultiple}..${limits.maxSize} for this model`);
+    }
+  }
+  if (!Number.isInteger(request.steps) || request.steps < 1 || request.steps > limits.maxSteps) {
+    throw new RequestError('steps', `${request.steps} is outside 1..${limits.maxSteps}`);
+  }
+  if (request.seeds.length === 0) throw new RequestError('seeds', 'at least one seed is needed');
+  if (request.initImage) {
+    if (!model.folder.vaeEncoderPath) throw new RequestError('init_image', 'this model has no VAE encoder (img2img is off)');
+    const s = request.strength;
+    if (s === undefined || !(s > 0 && s <= 1)) throw new RequestError('strength', `${s} must be in (0, 1] with an init image`);
+  }
+  const { maxLength, vocabSize } = model.tokenizer;
+  for (const field of ['prompt', 'negativePrompt'] as const) {
+    const source = request[field];
+    for (const chunk of source.chunks) {
+      if (chunk.ids.length !== maxLength || chunk.weights.length !== maxLength) {
+        throw new RequestError(field, `each chunk must hold ${maxLength} ids and weights; got ${chunk.ids.length}`);
+      }
+      const bad = chunk.ids.find((id) => !Number.isInteger(id) || id < 0 || id >= vocabSize);
+      if (bad !== undefined) throw new RequestError(field, `token id ${bad} is outside this model's vocabulary (${vocabSize})`);
+    }
+    const hidden = model.spec.hiddenSize;
+    if (source.embedding && source.embedding.length % (maxLength * hidden) !== 0) {
+      throw new RequestError(field, `embedding of ${source.embedding.length} values is not a multiple of ${maxLength}×${hidden}`);
+    }
+  }
+}
