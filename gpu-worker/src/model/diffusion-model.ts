@@ -4,6 +4,7 @@
 import { loadTokenizerDir } from '@latent-edge/shared/node/tokenizer-dir';
 import type { ClipTokenizer } from '@latent-edge/shared/tokenizer/clip-tokenizer';
 import { type InferenceSession, Tensor } from 'onnxruntime-node';
+import { SchedulerConfig } from '../schedulers/scheduler-config.ts';
 import { float16ToFloat32, float32ToFloat16 } from './float16.ts';
 import { type ModelFolder, ModelFolderError, openModelFolder } from './model-folder.ts';
 import { modelRevision } from './model-revision.ts';
@@ -17,6 +18,8 @@ export interface DiffusionModel {
   folder: ModelFolder;
   spec: ModelSpec;
   tokenizer: ClipTokenizer;
+  /** scheduler_config.json, parsed once; each job builds its own scheduler from it. */
+  schedulerConfig: SchedulerConfig;
   provider: ExecutionProvider;
   /** Text encoder: `batch` rows of `length` ids → hidden states [batch, length, hidden]. */
   encodeText(ids: readonly number[], batch: number): Promise<Float32Array>;
@@ -79,6 +82,10 @@ async function runSingleOutput(
 export async function loadDiffusionModel(dir: string, options: LoadOptions): Promise<DiffusionModel> {
   const folder = openModelFolder(dir);
   const tokenizer = loadTokenizerDir(folder.tokenizerDir);
+  const parsedConfig = SchedulerConfig.safeParse(folder.schedulerConfig);
+  if (!parsedConfig.success) {
+    throw new ModelFolderError(`scheduler/scheduler_config.json: ${parsedConfig.error.issues[0].message}`);
+  }
   const [textEncoder, unet, vaeDecoder, vaeEncoder] = await Promise.all([
     createSession(folder.textEncoderPath, options),
     createSession(folder.unetPath, options),
@@ -107,6 +114,7 @@ export async function loadDiffusionModel(dir: string, options: LoadOptions): Pro
     folder,
     spec,
     tokenizer,
+    schedulerConfig: parsedConfig.data,
     provider: unet.provider,
     perRowTimesteps,
 

@@ -87,7 +87,9 @@ export function openModelFolder(folder: string): ModelFolder {
       : undefined,
     vaeScalingFactor: typeof scale === 'number' && scale > 0 ? scale : 0.18215,
     nativeSize: typeof unetConfig?.sample_size === 'number' ? unetConfig.sample_size * 8 : 512,
-    sizeMultiple: Array.isArray(unetConfig?.block_out_channels) ? 8 * 2 ** (unetConfig.block_out_channels.length - 1) : 64,
+    sizeMultiple: Array.isArray(unetConfig?.block_out_channels)
+      ? 8 * 2 ** (unetConfig.block_out_channels.length - 1)
+      : 64,
     latentRgb: latentRgb as ModelFolder['latentRgb'],
   };
 }

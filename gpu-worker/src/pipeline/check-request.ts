@@ -41,23 +41,32 @@ export function checkGenerateRequest(
   }
   if (request.seeds.length === 0) throw new RequestError('seeds', 'at least one seed is needed');
   if (request.initImage) {
-    if (!model.folder.vaeEncoderPath) throw new RequestError('init_image', 'this model has no VAE encoder (img2img is off)');
+    if (!model.folder.vaeEncoderPath)
+      throw new RequestError('init_image', 'this model has no VAE encoder (img2img is off)');
     const s = request.strength;
-    if (s === undefined || !(s > 0 && s <= 1)) throw new RequestError('strength', `${s} must be in (0, 1] with an init image`);
+    if (s === undefined || !(s > 0 && s <= 1))
+      throw new RequestError('strength', `${s} must be in (0, 1] with an init image`);
   }
   const { maxLength, vocabSize } = model.tokenizer;
   for (const field of ['prompt', 'negativePrompt'] as const) {
     const source = request[field];
     for (const chunk of source.chunks) {
       if (chunk.ids.length !== maxLength || chunk.weights.length !== maxLength) {
-        throw new RequestError(field, `each chunk must hold ${maxLength} ids and weights; got ${chunk.ids.length}`);
+        throw new RequestError(
+          field,
+          `each chunk must hold ${maxLength} ids and weights; got ${chunk.ids.length}`,
+        );
       }
       const bad = chunk.ids.find((id) => !Number.isInteger(id) || id < 0 || id >= vocabSize);
-      if (bad !== undefined) throw new RequestError(field, `token id ${bad} is outside this model's vocabulary (${vocabSize})`);
+      if (bad !== undefined)
+        throw new RequestError(field, `token id ${bad} is outside this model's vocabulary (${vocabSize})`);
     }
     const hidden = model.spec.hiddenSize;
     if (source.embedding && source.embedding.length % (maxLength * hidden) !== 0) {
-      throw new RequestError(field, `embedding of ${source.embedding.length} values is not a multiple of ${maxLength}×${hidden}`);
+      throw new RequestError(
+        field,
+        `embedding of ${source.embedding.length} values is not a multiple of ${maxLength}×${hidden}`,
+      );
     }
   }
 }

@@ -9,7 +9,6 @@ import { decodedToRgb, rgbToPlanes } from '../image/pixels.ts';
 import type { DiffusionModel } from '../model/diffusion-model.ts';
 import { TorchGenerator } from '../noise/torch-generator.ts';
 import { createScheduler } from '../schedulers/registry.ts';
-import { SchedulerConfig } from '../schedulers/scheduler-config.ts';
 import { type DenoisingImage, denoiseStep, HiddenStateBatch, isFinished } from './denoise.ts';
 import { encodePrompts, type PromptSource } from './encode-prompt.ts';
 import { guidanceScaleEmbedding, usesGuidance } from './guidance.ts';
@@ -68,7 +67,6 @@ export async function generate(
   const latentShape = [1, spec.latentChannels, latentHeight, latentWidth];
   const lcmDistilled = spec.timestepCondDim !== undefined;
   const guided = usesGuidance(request.guidanceScale, lcmDistilled);
-  const schedulerConfig = SchedulerConfig.parse(folder.schedulerConfig);
   let clock = performance.now();
   const lap = () => {
     const now = performance.now();
@@ -97,7 +95,7 @@ export async function generate(
     : undefined;
   const images: DenoisingImage[] = request.seeds.map((seed) => {
     const generator = new TorchGenerator(seed);
-    const scheduler = createScheduler(request.scheduler, schedulerConfig, request.steps, {
+    const scheduler = createScheduler(request.scheduler, model.schedulerConfig, request.steps, {
       strength: encodedInit ? request.strength : undefined,
     });
     const latents = encodedInit

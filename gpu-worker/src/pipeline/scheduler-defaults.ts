@@ -11,7 +11,10 @@ const BY_CLASS: Readonly<Record<string, SchedulerName>> = {
   HeunDiscreteScheduler: 'heun',
 };
 
-export function defaultSchedulerFor(schedulerClass: string | undefined, useKarrasSigmas = false): SchedulerName {
+export function defaultSchedulerFor(
+  schedulerClass: string | undefined,
+  useKarrasSigmas = false,
+): SchedulerName {
   const name = (schedulerClass && BY_CLASS[schedulerClass]) || 'euler';
   return name === 'dpmpp_2m' && useKarrasSigmas ? 'dpmpp_2m_karras' : name;
 }
