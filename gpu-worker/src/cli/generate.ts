@@ -64,7 +64,8 @@ async function main(argv: string[]): Promise<void> {
   if (!values.out) fail('--out is required');
   const ext = extname(values.out).slice(1).toLowerCase();
   const format = ext === 'jpg' ? 'jpeg' : ext;
-  if (format !== 'png' && format !== 'webp' && format !== 'jpeg') fail(`--out: "${values.out}" must end in .png, .webp or .jpg`);
+  if (format !== 'png' && format !== 'webp' && format !== 'jpeg')
+    fail(`--out: "${values.out}" must end in .png, .webp or .jpg`);
 
   let width: number | undefined;
   let height: number | undefined;
@@ -105,11 +106,21 @@ async function main(argv: string[]): Promise<void> {
 
   const modelDir = resolve(values.model ?? BUNDLED_MODEL);
   const folder = openModelFolder(modelDir);
-  const scheduler = request.scheduler ?? defaultSchedulerFor(folder.schedulerClass, folder.schedulerConfig.use_karras_sigmas === true);
+  const scheduler =
+    request.scheduler ??
+    defaultSchedulerFor(folder.schedulerClass, folder.schedulerConfig.use_karras_sigmas === true);
   const threads = number(values.threads, 'threads') ?? Math.min(availableParallelism(), 4);
-  const model = await loadDiffusionModel(modelDir, { providers: ['cpu'], intraOpThreads: threads, log: console.error });
-  const promptTokens = tokenizeWeighted(model.tokenizer, request.prompt, { maxChunks: LIMITS.maxPromptChunks });
-  const negativeTokens = tokenizeWeighted(model.tokenizer, request.negative_prompt, { maxChunks: LIMITS.maxPromptChunks });
+  const model = await loadDiffusionModel(modelDir, {
+    providers: ['cpu'],
+    intraOpThreads: threads,
+    log: console.error,
+  });
+  const promptTokens = tokenizeWeighted(model.tokenizer, request.prompt, {
+    maxChunks: LIMITS.maxPromptChunks,
+  });
+  const negativeTokens = tokenizeWeighted(model.tokenizer, request.negative_prompt, {
+    maxChunks: LIMITS.maxPromptChunks,
+  });
   const seed = request.seed === -1 ? randomInt(0, 2 ** 32) : request.seed;
   const generateRequest = {
     prompt: { chunks: promptTokens.chunks },
@@ -144,7 +155,8 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((error: Error) => {
-  const usage = error instanceof UsageError || error.name === 'RequestError' || error.name === 'ModelFolderError';
+  const usage =
+    error instanceof UsageError || error.name === 'RequestError' || error.name === 'ModelFolderError';
   console.error(`error: ${error.message}${error instanceof UsageError ? `\n${USAGE}` : ''}`);
   process.exitCode = usage ? 2 : 1;
 });
