@@ -10,7 +10,7 @@ import type { DiffusionModel } from '../model/diffusion-model.ts';
 import { TorchGenerator } from '../noise/torch-generator.ts';
 import { createScheduler } from '../schedulers/registry.ts';
 import { type DenoisingImage, denoiseStep, HiddenStateBatch, isFinished } from './denoise.ts';
-import { encodePrompts, type PromptSource } from './encode-prompt.ts';
+import { type EncodedPrompts, encodePrompts, type PromptSource } from './encode-prompt.ts';
 import { guidanceScaleEmbedding, usesGuidance } from './guidance.ts';
 import { img2imgLatents, initialLatents } from './prepare-latents.ts';
 import { TextEncoderCache } from './text-encoder-cache.ts';
@@ -61,27 +61,75 @@ export async function generate(
   request: GenerateRequest,
   cache: TextEncoderCache = defaultCache,
 ): Promise<GenerateResult> {
-  const { spec, folder } = model;
-  const latentHeight = request.height / 8;
-  const latentWidth = request.width / 8;
-  const latentShape = [1, spec.latentChannels, latentHeight, latentWidth];
-  const lcmDistilled = spec.timestepCondDim !== undefined;
-  const guided = usesGuidance(request.guidanceScale, lcmDistilled);
-  let clock = performance.now();
-  const lap = () => {
-    const now = performance.now();
-    const elapsed = now - clock;
-    clock = now;
-    return elapsed;
-  };
+  const timer = new StageTimer();
 
   // 1. Encode prompt: text encoder once per distinct chunk; [uncond, cond] only when guided.
-  const prompts = await encodePrompts(model, request.prompt, request.negativePrompt, guided, cache);
-  const timestepCond = lcmDistilled
-    ? guidanceScaleEmbedding(request.guidanceScale, spec.timestepCondDim as number)
-    : undefined;
+  const prompts = await encodeRequestPrompts(model, request, cache);
 
   // 2. Prepare latents: per seed, a generator, a fresh scheduler and the starting latents.
+  const images = await prepareImages(model, request, prompts);
+  const encode = timer.lap();
+
+  // 3. Denoise: every image of the request in one batched UNet call per step.
+  const hiddenStates = new HiddenStateBatch();
+  const total = images[0].scheduler.timesteps.length - images[0].scheduler.beginIndex;
+  for (let step = 1; !isFinished(images[0]); step++) {
+    request.signal?.throwIfAborted();
+    await denoiseStep(images, (input) => model.predictNoise(input), hiddenStates);
+    request.onStep?.(step, total);
+  }
+  const denoise = timer.lap();
+
+  // 4. Decode: latents / scaling_factor through the VAE decoder, one image at a time.
+  const decoded = await decodeImages(model, images, request);
+  const decode = timer.lap();
+
+  // 5. Encode image: PNG (with A1111 `parameters` and our JSON), WebP or JPEG.
+  const results = await encodeImages(model, decoded, request);
+
+  return {
+    images: results,
+    timingsMs: { encode, denoise, decode, image: timer.lap() },
+    embeddingsFromCache: prompts.fromCache,
+    promptEmbedding: prompts.promptEmbedding,
+    negativeEmbedding: prompts.negativeEmbedding,
+  };
+}
+
+/** Milliseconds since the previous lap. */
+export class StageTimer {
+  private last = performance.now();
+
+  lap(): number {
+    const now = performance.now();
+    const elapsed = now - this.last;
+    this.last = now;
+    return elapsed;
+  }
+}
+
+export function encodeRequestPrompts(
+  model: DiffusionModel,
+  request: GenerateRequest,
+  cache: TextEncoderCache,
+): Promise<EncodedPrompts> {
+  const guided = usesGuidance(request.guidanceScale, model.spec.timestepCondDim !== undefined);
+  return encodePrompts(model, request.prompt, request.negativePrompt, guided, cache);
+}
+
+/** Step 2: one DenoisingImage per seed, with its own generator, scheduler and latents. */
+export async function prepareImages(
+  model: DiffusionModel,
+  request: GenerateRequest,
+  prompts: EncodedPrompts,
+): Promise<DenoisingImage[]> {
+  const { spec, folder } = model;
+  const height = request.height / 8;
+  const width = request.width / 8;
+  const latentShape = [1, spec.latentChannels, height, width];
+  const timestepCond = spec.timestepCondDim
+    ? guidanceScaleEmbedding(request.guidanceScale, spec.timestepCondDim)
+    : undefined;
   const encodedInit = request.initImage
     ? await model.encodeImage(
         rgbToPlanes(
@@ -93,7 +141,7 @@ export async function generate(
         request.width,
       )
     : undefined;
-  const images: DenoisingImage[] = request.seeds.map((seed) => {
+  return request.seeds.map((seed) => {
     const generator = new TorchGenerator(seed);
     const scheduler = createScheduler(request.scheduler, model.schedulerConfig, request.steps, {
       strength: encodedInit ? request.strength : undefined,
@@ -112,38 +160,39 @@ export async function generate(
       uncond: prompts.uncond,
       sequenceLength: prompts.sequenceLength,
       timestepCond,
-      height: latentHeight,
-      width: latentWidth,
+      height,
+      width,
     };
   });
-  const encodeMs = lap();
+}
 
-  // 3. Denoise: every image of the request in one batched UNet call per step.
-  const hiddenStates = new HiddenStateBatch();
-  const total = images[0].scheduler.timesteps.length - images[0].scheduler.beginIndex;
-  for (let step = 1; !isFinished(images[0]); step++) {
-    request.signal?.throwIfAborted();
-    await denoiseStep(images, (input) => model.predictNoise(input), hiddenStates);
-    request.onStep?.(step, total);
-  }
-  const denoiseMs = lap();
-
-  // 4. Decode: latents / scaling_factor through the VAE decoder, one image at a time.
+/** Step 4: VAE-decodes each finished image (latents / scaling factor) to RGB bytes. */
+export async function decodeImages(
+  model: DiffusionModel,
+  images: readonly DenoisingImage[],
+  request: GenerateRequest,
+): Promise<Uint8Array[]> {
   const decoded: Uint8Array[] = [];
   for (const image of images) {
     request.signal?.throwIfAborted();
-    const scaled = image.latents.map((v) => v / folder.vaeScalingFactor);
-    const pixels = await model.decodeLatents(scaled, 1, latentHeight, latentWidth);
+    const scaled = image.latents.map((v) => v / model.folder.vaeScalingFactor);
+    const pixels = await model.decodeLatents(scaled, 1, image.height, image.width);
     decoded.push(decodedToRgb(pixels, request.width, request.height));
   }
-  const decodeMs = lap();
+  return decoded;
+}
 
-  // 5. Encode image: PNG (with A1111 `parameters` and our JSON), WebP or JPEG.
-  const results = await Promise.all(
-    images.map(async (_, i) => {
+/** Step 5: image files, PNGs with their parameters chunks. */
+export function encodeImages(
+  model: DiffusionModel,
+  decoded: readonly Uint8Array[],
+  request: GenerateRequest,
+): Promise<GeneratedImage[]> {
+  return Promise.all(
+    decoded.map(async (rgb, i) => {
       const seed = request.seeds[i];
       const text = request.outputFormat === 'png' ? pngText(model, request, seed) : undefined;
-      const bytes = await encodeImage(decoded[i], request.width, request.height, {
+      const bytes = await encodeImage(rgb, request.width, request.height, {
         format: request.outputFormat,
         text,
       });
@@ -156,15 +205,6 @@ export async function generate(
       };
     }),
   );
-  const imageMs = lap();
-
-  return {
-    images: results,
-    timingsMs: { encode: encodeMs, denoise: denoiseMs, decode: decodeMs, image: imageMs },
-    embeddingsFromCache: prompts.fromCache,
-    promptEmbedding: prompts.promptEmbedding,
-    negativeEmbedding: prompts.negativeEmbedding,
-  };
 }
 
 /** The PNG's text chunks: A1111's `parameters`, and every parameter needed to reproduce it. */

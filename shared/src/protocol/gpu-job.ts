@@ -47,6 +47,9 @@ export const GpuJob = z.strictObject({
   timeout_ms: z.int().min(1000).max(3_600_000).optional(),
   /** Whether to return fresh embeddings for the edge to cache. */
   return_embeddings: z.boolean().default(true),
+  /** The prompts as the user wrote them, for the PNG's parameters chunk only (ids decide pixels). */
+  prompt_text: z.string().max(LIMITS.promptChars).optional(),
+  negative_prompt_text: z.string().max(LIMITS.promptChars).optional(),
 });
 export type GpuJob = z.infer<typeof GpuJob>;
 

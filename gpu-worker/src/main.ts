@@ -1,0 +1,83 @@
+// The gpu-worker's entry point, and the only file that touches `process`: reads and validates
+// the configuration (refusing to start on a bad value), loads and warms the models, serves HTTP,
+// and on SIGTERM/SIGINT stops taking jobs, drains the running and queued ones, then exits.
+import { serve } from '@hono/node-server';
+import { ConfigError, loadConfig } from './config.ts';
+import { type DiffusionModel, loadDiffusionModel } from './model/diffusion-model.ts';
+import { TextEncoderCache } from './pipeline/text-encoder-cache.ts';
+import { createApp, type WorkerState } from './server/app.ts';
+import { warmUp } from './server/warm-up.ts';
+import { createMetrics } from './service/metrics.ts';
+import { StepBatcher } from './service/step-batcher.ts';
+
+const log = (message: string) => console.log(`[gpu-worker] ${message}`);
+
+async function main(): Promise<void> {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`[gpu-worker] ${error.message}`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw error;
+  }
+
+  const metrics = createMetrics();
+  const state: WorkerState = { ready: false, draining: false };
+  const models = new Map<string, DiffusionModel>();
+  const batchers = new Map<string, StepBatcher>();
+  const app = createApp({ config, models, batchers, metrics, state });
+  const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, (info) =>
+    log(`listening on http://${info.address}:${info.port} (not ready until models load)`),
+  );
+
+  for (const entry of config.MODELS) {
+    const model = await loadDiffusionModel(entry.dir, {
+      id: entry.id,
+      providers: config.PROVIDERS,
+      intraOpThreads: config.INTRA_OP_THREADS,
+      log,
+    });
+    await warmUp(model);
+    models.set(model.id, model);
+    batchers.set(
+      model.id,
+      new StepBatcher(
+        model,
+        { maxBatch: config.MAX_BATCH, queueSize: config.QUEUE_SIZE },
+        new TextEncoderCache(),
+        metrics,
+      ),
+    );
+    log(`model ${model.id}@${model.revision} ready on ${model.provider} (${entry.dir})`);
+  }
+  state.ready = true;
+  log(`ready: max batch ${config.MAX_BATCH}, queue ${config.QUEUE_SIZE}`);
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    state.draining = true;
+    log(`${signal}: refusing new jobs, draining`);
+    const deadline = Date.now() + config.DRAIN_TIMEOUT_MS;
+    while ([...batchers.values()].some((b) => !b.idle) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    // Let the last responses flush before closing the listener.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    server.close();
+    await Promise.all([...models.values()].map((m) => m.release()));
+    log('drained; exiting');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main().catch((error: Error) => {
+  console.error(`[gpu-worker] failed to start: ${error.message}`);
+  process.exit(1);
+});

@@ -1,0 +1,100 @@
+// Turns a verified job envelope into a pipeline request for a served model, or a ServiceError
+// naming the field at fault.
+import { bytesToFloat32, decodeEnvelope, EnvelopeError } from '@latent-edge/shared/protocol/envelope';
+import { GpuJob } from '@latent-edge/shared/protocol/gpu-job';
+import { parseWith } from '@latent-edge/shared/protocol/validation-error';
+import type { DiffusionModel } from '../model/diffusion-model.ts';
+import { checkGenerateRequest, RequestError } from '../pipeline/check-request.ts';
+import type { GenerateRequest } from '../pipeline/generate.ts';
+import { ServiceError } from '../service/service-error.ts';
+
+export interface ReadJob {
+  job: GpuJob;
+  model: DiffusionModel;
+  request: GenerateRequest;
+}
+
+function part(
+  parts: Record<string, Uint8Array>,
+  name: string | undefined,
+  field: string,
+): Uint8Array | undefined {
+  if (name === undefined) return undefined;
+  const bytes = parts[name];
+  if (!bytes)
+    throw new ServiceError(400, 'invalid_request', `${field}: the envelope has no part "${name}"`, { field });
+  return bytes;
+}
+
+export function readJob(body: Uint8Array, models: ReadonlyMap<string, DiffusionModel>): ReadJob {
+  let envelope: ReturnType<typeof decodeEnvelope>;
+  try {
+    envelope = decodeEnvelope(body);
+  } catch (error) {
+    if (error instanceof EnvelopeError) throw new ServiceError(400, 'invalid_request', error.message);
+    throw error;
+  }
+  const parsed = parseWith(GpuJob, envelope.head);
+  if (!parsed.success) {
+    throw new ServiceError(400, 'invalid_request', parsed.error.message, { field: parsed.error.field });
+  }
+  const job = parsed.data;
+  const model = models.get(job.model);
+  if (!model) {
+    throw new ServiceError(
+      404,
+      'unknown_model',
+      `model "${job.model}" is not served here (${[...models.keys()].join(', ')})`,
+      {
+        field: 'model',
+      },
+    );
+  }
+  if (job.revision && job.revision !== model.revision) {
+    throw new ServiceError(
+      409,
+      'revision_mismatch',
+      `model "${job.model}" is at revision ${model.revision}, not ${job.revision}`,
+      {
+        field: 'revision',
+      },
+    );
+  }
+  const embedding = (name: string | undefined, field: string) => {
+    const bytes = part(envelope.parts, name, field);
+    if (!bytes) return undefined;
+    try {
+      return bytesToFloat32(bytes);
+    } catch (error) {
+      throw new ServiceError(400, 'invalid_request', `${field}: ${(error as Error).message}`, { field });
+    }
+  };
+  const request: GenerateRequest = {
+    prompt: { chunks: job.prompt.chunks, embedding: embedding(job.prompt.embedding, 'prompt.embedding') },
+    negativePrompt: {
+      chunks: job.negative_prompt.chunks,
+      embedding: embedding(job.negative_prompt.embedding, 'negative_prompt.embedding'),
+    },
+    width: job.width,
+    height: job.height,
+    steps: job.steps,
+    guidanceScale: job.guidance_scale,
+    guidanceRescale: job.guidance_rescale,
+    scheduler: job.scheduler,
+    seeds: job.seeds,
+    outputFormat: job.output_format,
+    initImage: part(envelope.parts, job.init_image, 'init_image'),
+    strength: job.strength,
+    promptText: job.prompt_text,
+    negativePromptText: job.negative_prompt_text,
+  };
+  try {
+    checkGenerateRequest(model, request);
+  } catch (error) {
+    if (error instanceof RequestError) {
+      throw new ServiceError(400, 'invalid_request', error.message, { field: error.field });
+    }
+    throw error;
+  }
+  return { job, model, request };
+}

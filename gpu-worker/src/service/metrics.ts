@@ -1,0 +1,69 @@
+// The worker's Prometheus metrics (text format at GET /metrics), through prom-client.
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+export function createMetrics() {
+  const registry = new Registry();
+  const seconds = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+  return {
+    registry,
+    queueDepth: new Gauge({
+      name: 'latent_edge_queue_depth',
+      help: 'Jobs waiting to start',
+      labelNames: ['model'],
+      registers: [registry],
+    }),
+    runningJobs: new Gauge({
+      name: 'latent_edge_running_jobs',
+      help: 'Jobs in the denoise loop',
+      labelNames: ['model'],
+      registers: [registry],
+    }),
+    batchSize: new Histogram({
+      name: 'latent_edge_batch_size',
+      help: 'Images per batched UNet call',
+      labelNames: ['model'],
+      buckets: [1, 2, 3, 4, 6, 8, 12, 16, 32, 64],
+      registers: [registry],
+    }),
+    stepSeconds: new Histogram({
+      name: 'latent_edge_step_seconds',
+      help: 'Wall time of one batched denoise step',
+      labelNames: ['model'],
+      buckets: seconds,
+      registers: [registry],
+    }),
+    stageSeconds: new Histogram({
+      name: 'latent_edge_stage_seconds',
+      help: 'Wall time per job stage',
+      labelNames: ['model', 'stage'],
+      buckets: seconds,
+      registers: [registry],
+    }),
+    jobs: new Counter({
+      name: 'latent_edge_jobs_total',
+      help: 'Jobs finished, by outcome',
+      labelNames: ['model', 'outcome'],
+      registers: [registry],
+    }),
+    images: new Counter({
+      name: 'latent_edge_images_total',
+      help: 'Images generated',
+      labelNames: ['model'],
+      registers: [registry],
+    }),
+    errors: new Counter({
+      name: 'latent_edge_errors_total',
+      help: 'Error responses, by code',
+      labelNames: ['code'],
+      registers: [registry],
+    }),
+    embeddingCache: new Counter({
+      name: 'latent_edge_embedding_cache_total',
+      help: 'Prompt embeddings: supplied by the edge, found in the worker cache, or encoded',
+      labelNames: ['model', 'result'],
+      registers: [registry],
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,226 @@
+// Step-level continuous batching for one model. Jobs wait in a bounded queue; between denoise
+// steps, waiting jobs join the running set (up to MAX_BATCH images) after their prompts are
+// encoded and latents prepared; each step runs ONE UNet call for every running image that shares
+// a latent shape and text length, whatever their schedulers, guidance scales or step counts; a
+// job leaves when its last step is done and is decoded. Every image keeps its own scheduler and
+// generator, so its pixels are the same as when it runs alone.
+import type { DiffusionModel } from '../model/diffusion-model.ts';
+import { batchKey, type DenoisingImage, denoiseStep, isFinished } from '../pipeline/denoise.ts';
+import {
+  decodeImages,
+  encodeImages,
+  encodeRequestPrompts,
+  prepareImages,
+  StageTimer,
+} from '../pipeline/generate.ts';
+import type { TextEncoderCache } from '../pipeline/text-encoder-cache.ts';
+import type { Job } from './job.ts';
+import type { Metrics } from './metrics.ts';
+import { ServiceError } from './service-error.ts';
+
+export interface BatcherOptions {
+  maxBatch: number;
+  queueSize: number;
+}
+
+export class StepBatcher {
+  private readonly waiting: Job[] = [];
+  private readonly running: Job[] = [];
+  private loop: Promise<void> | undefined;
+  private recentJobMs = 0;
+
+  constructor(
+    private readonly model: DiffusionModel,
+    private readonly options: BatcherOptions,
+    private readonly cache: TextEncoderCache,
+    private readonly metrics: Metrics,
+  ) {}
+
+  get queueDepth(): number {
+    return this.waiting.length;
+  }
+
+  get runningCount(): number {
+    return this.running.length;
+  }
+
+  get idle(): boolean {
+    return this.waiting.length === 0 && this.running.length === 0;
+  }
+
+  /** Queues a job, or refuses it with 503 when the queue is full. */
+  submit(job: Job): void {
+    if (
+      this.waiting.length >= this.options.queueSize &&
+      !(this.running.length === 0 && this.waiting.length === 0)
+    ) {
+      throw new ServiceError(
+        503,
+        'queue_full',
+        `the queue for model ${this.model.id} is full; retry shortly`,
+        {
+          retryAfterSeconds: this.retryAfterSeconds(),
+        },
+      );
+    }
+    this.waiting.push(job);
+    job.emit({ type: 'queued', position: this.waiting.length });
+    this.updateGauges();
+    this.loop ??= this.run().finally(() => {
+      this.loop = undefined;
+    });
+  }
+
+  /** A guess at when a slot frees: one recent job's duration per queued batch ahead. */
+  retryAfterSeconds(): number {
+    const batchesAhead = Math.ceil((this.waiting.length + 1) / this.options.maxBatch);
+    return Math.min(60, Math.max(1, Math.ceil((this.recentJobMs * batchesAhead) / 1000)));
+  }
+
+  private updateGauges(): void {
+    this.metrics.queueDepth.set({ model: this.model.id }, this.waiting.length);
+    this.metrics.runningJobs.set({ model: this.model.id }, this.running.length);
+  }
+
+  private runningImages(): number {
+    return this.running.reduce((n, job) => n + job.images.length, 0);
+  }
+
+  private async run(): Promise<void> {
+    while (this.waiting.length > 0 || this.running.length > 0) {
+      this.dropStopped();
+      await this.admit();
+      const group = this.nextGroup();
+      if (group.length > 0) {
+        const started = performance.now();
+        try {
+          await denoiseStep(group, (input) => this.model.predictNoise(input));
+          this.metrics.batchSize.observe({ model: this.model.id }, group.length);
+          this.metrics.stepSeconds.observe({ model: this.model.id }, (performance.now() - started) / 1000);
+          this.reportProgress(group);
+        } catch (error) {
+          // The step's jobs fail; the others, and the process, go on.
+          for (const job of this.running.filter((j) => j.images.some((img) => group.includes(img)))) {
+            this.running.splice(this.running.indexOf(job), 1);
+            this.failJob(job, error);
+          }
+        }
+      }
+      await this.finishDone();
+      this.updateGauges();
+    }
+  }
+
+  /** Jobs cancelled or past their deadline leave at the step boundary and free their slots. */
+  private dropStopped(): void {
+    for (const list of [this.waiting, this.running]) {
+      for (let i = list.length - 1; i >= 0; i--) {
+        const reason = list[i].stopReason();
+        if (reason) {
+          list.splice(i, 1)[0].fail(reason);
+          this.metrics.jobs.inc({ model: this.model.id, outcome: reason.code });
+        }
+      }
+    }
+  }
+
+  /** Moves waiting jobs into the running set while their images fit in MAX_BATCH. */
+  private async admit(): Promise<void> {
+    while (this.waiting.length > 0) {
+      const job = this.waiting[0];
+      const fits = this.runningImages() + job.request.seeds.length <= this.options.maxBatch;
+      if (!fits && this.running.length > 0) return;
+      this.waiting.shift();
+      try {
+        const timer = new StageTimer();
+        job.startedAt = performance.now();
+        job.state = 'running';
+        job.prompts = await encodeRequestPrompts(this.model, job.request, this.cache);
+        job.images = await prepareImages(this.model, job.request, job.prompts);
+        job.timings.encode = timer.lap();
+        this.countEmbeddings(job);
+        this.running.push(job);
+      } catch (error) {
+        this.failJob(job, error);
+      }
+      this.waiting.forEach((queued, i) => {
+        queued.emit({ type: 'queued', position: i + 1 });
+      });
+    }
+  }
+
+  private countEmbeddings(job: Job): void {
+    const supplied = job.request.prompt.embedding !== undefined;
+    const result = supplied ? 'supplied' : job.prompts?.fromCache ? 'hit' : 'encoded';
+    this.metrics.embeddingCache.inc({ model: this.model.id, result });
+  }
+
+  /**
+   * The images to step together: the oldest job's, plus every other running image with the same
+   * latent shape and text length (and timestep, for UNets that take one timestep per batch).
+   */
+  private nextGroup(): DenoisingImage[] {
+    const candidates = this.running.flatMap((job) => job.images.filter((img) => !isFinished(img)));
+    if (candidates.length === 0) return [];
+    const first = candidates[0];
+    const key = batchKey(first);
+    const timestep = first.scheduler.timesteps[first.stepIndex];
+    return candidates.filter(
+      (img) =>
+        batchKey(img) === key &&
+        (this.model.perRowTimesteps || img.scheduler.timesteps[img.stepIndex] === timestep),
+    );
+  }
+
+  private reportProgress(group: readonly DenoisingImage[]): void {
+    for (const job of this.running) {
+      if (!job.images.some((img) => group.includes(img))) continue;
+      job.stepsDone++;
+      job.emit({
+        type: 'step',
+        step: job.stepsDone,
+        total: job.totalSteps,
+        elapsedMs: performance.now() - job.startedAt,
+      });
+      job.request.onStep?.(job.stepsDone, job.totalSteps);
+    }
+  }
+
+  private async finishDone(): Promise<void> {
+    for (const job of [...this.running]) {
+      if (!job.images.every(isFinished)) continue;
+      this.running.splice(this.running.indexOf(job), 1);
+      try {
+        const timer = new StageTimer();
+        job.timings.denoise = performance.now() - job.startedAt - job.timings.encode;
+        const decoded = await decodeImages(this.model, job.images, job.request);
+        job.timings.decode = timer.lap();
+        const images = await encodeImages(this.model, decoded, job.request);
+        job.timings.image = timer.lap();
+        job.succeed(images);
+        this.recentJobMs = performance.now() - job.startedAt;
+        this.observe(job);
+        this.metrics.images.inc({ model: this.model.id }, images.length);
+        this.metrics.jobs.inc({ model: this.model.id, outcome: 'done' });
+      } catch (error) {
+        this.failJob(job, error);
+      }
+    }
+  }
+
+  private observe(job: Job): void {
+    for (const [stage, ms] of Object.entries(job.timings)) {
+      this.metrics.stageSeconds.observe({ model: this.model.id, stage }, ms / 1000);
+    }
+  }
+
+  /** A failing job fails alone: the loop and the other jobs go on. */
+  private failJob(job: Job, error: unknown): void {
+    const failure =
+      error instanceof ServiceError
+        ? error
+        : new ServiceError(500, 'generation_failed', `generation failed: ${(error as Error).message}`);
+    job.fail(failure);
+    this.metrics.jobs.inc({ model: this.model.id, outcome: failure.code });
+  }
+}
