@@ -32,7 +32,12 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['shared/test/**/*.test.ts', 'gpu-worker/test/**/*.test.ts', 'infra/**/*.test.ts'],
+          include: [
+            'shared/test/**/*.test.ts',
+            'gpu-worker/test/**/*.test.ts',
+            'infra/**/*.test.ts',
+            'test/**/*.test.ts',
+          ],
           exclude: ['**/*.reference.test.ts', '**/*.workerd.test.ts', '**/node_modules/**'],
           // Real sessions and child processes on 2 shared cores: generous, never a timing assertion.
           testTimeout: 120_000,
