@@ -32,6 +32,12 @@ async function main(): Promise<void> {
   const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, (info) =>
     log(`listening on http://${info.address}:${info.port} (not ready until models load)`),
   );
+  // Node closes idle keep-alive connections after 5 s, racing clients that reuse one just then
+  // (ECONNRESET before the request is sent); keep them longer than any client's pool does.
+  if ('keepAliveTimeout' in server) {
+    server.keepAliveTimeout = 65_000;
+    server.headersTimeout = 66_000;
+  }
 
   for (const entry of config.MODELS) {
     const model = await loadDiffusionModel(entry.dir, {

@@ -26,6 +26,8 @@ export interface BatcherOptions {
 export class StepBatcher {
   private readonly waiting: Job[] = [];
   private readonly running: Job[] = [];
+  /** Jobs past their last step, being decoded and encoded while the loop steps the others. */
+  private readonly finishing = new Set<Promise<void>>();
   private loop: Promise<void> | undefined;
   private recentJobMs = 0;
 
@@ -45,7 +47,7 @@ export class StepBatcher {
   }
 
   get idle(): boolean {
-    return this.waiting.length === 0 && this.running.length === 0;
+    return this.waiting.length === 0 && this.running.length === 0 && this.finishing.size === 0;
   }
 
   /** Queues a job, or refuses it with 503 when the queue is full. */
@@ -87,7 +89,7 @@ export class StepBatcher {
   }
 
   private async run(): Promise<void> {
-    while (this.waiting.length > 0 || this.running.length > 0) {
+    while (this.waiting.length > 0 || this.running.length > 0 || this.finishing.size > 0) {
       this.dropStopped();
       await this.admit();
       const group = this.nextGroup();
@@ -106,7 +108,8 @@ export class StepBatcher {
           }
         }
       }
-      await this.finishDone();
+      this.finishDone();
+      if (group.length === 0 && this.finishing.size > 0) await Promise.race(this.finishing);
       this.updateGauges();
     }
   }
@@ -186,25 +189,35 @@ export class StepBatcher {
     }
   }
 
-  private async finishDone(): Promise<void> {
+  /**
+   * Hands jobs whose images are all denoised to a decode-and-encode task, without waiting: the
+   * next UNet step starts at once and the VAE can run beside it, and the job's batch slots are
+   * free for waiting jobs.
+   */
+  private finishDone(): void {
     for (const job of [...this.running]) {
       if (!job.images.every(isFinished)) continue;
       this.running.splice(this.running.indexOf(job), 1);
-      try {
-        const timer = new StageTimer();
-        job.timings.denoise = performance.now() - job.startedAt - job.timings.encode;
-        const decoded = await decodeImages(this.model, job.images, job.request);
-        job.timings.decode = timer.lap();
-        const images = await encodeImages(this.model, decoded, job.request);
-        job.timings.image = timer.lap();
-        job.succeed(images);
-        this.recentJobMs = performance.now() - job.startedAt;
-        this.observe(job);
-        this.metrics.images.inc({ model: this.model.id }, images.length);
-        this.metrics.jobs.inc({ model: this.model.id, outcome: 'done' });
-      } catch (error) {
-        this.failJob(job, error);
-      }
+      const task: Promise<void> = this.finish(job).finally(() => this.finishing.delete(task));
+      this.finishing.add(task);
+    }
+  }
+
+  private async finish(job: Job): Promise<void> {
+    try {
+      const timer = new StageTimer();
+      job.timings.denoise = performance.now() - job.startedAt - job.timings.encode;
+      const decoded = await decodeImages(this.model, job.images, job.request);
+      job.timings.decode = timer.lap();
+      const images = await encodeImages(this.model, decoded, job.request);
+      job.timings.image = timer.lap();
+      job.succeed(images);
+      this.recentJobMs = performance.now() - job.startedAt;
+      this.observe(job);
+      this.metrics.images.inc({ model: this.model.id }, images.length);
+      this.metrics.jobs.inc({ model: this.model.id, outcome: 'done' });
+    } catch (error) {
+      this.failJob(job, error);
     }
   }
 
