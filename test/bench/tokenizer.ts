@@ -4,7 +4,7 @@
 // interleaved rounds, median), and exact matches with the reference ids. `npm run bench -- tokenizer`.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { env } from '@huggingface/transformers';
@@ -18,7 +18,9 @@ import {
 } from '../../shared/src/tokenizer/tokenizer-files.ts';
 import { referenceDir } from '../reference.ts';
 import { clipTokenizerJson, createHfClipTokenizer, hfModelInput } from './support/hf-clip-tokenizer.ts';
+import { formatLoad, machine } from './support/machine.ts';
 import { SD_PROMPTS } from './support/sd-prompts.ts';
+import { median } from './support/stats.ts';
 import type { ColdLoad } from './support/tokenizer-cold-load.ts';
 
 /** Fresh processes per tokenizer for the cold numbers, after one discarded process that warms disk caches. */
@@ -56,29 +58,8 @@ interface Mismatch {
 
 const now = () => performance.now();
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
 const sameIds = (a: readonly number[], b: readonly number[]) =>
   a.length === b.length && a.every((id, i) => id === b[i]);
-
-function machine(): string {
-  let cpu = cpus()[0]?.model ?? 'unknown CPU';
-  try {
-    cpu = /^model name\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? cpu;
-  } catch {
-    // No /proc (macOS, Windows): os.cpus() named the model already.
-  }
-  return `${cpu}, ${availableParallelism()} cores, Node ${process.version}`;
-}
-
-const formatLoad = () =>
-  loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' / ');
 
 function coldLoads(mode: Contender['coldMode'], path: string): ColdLoad {
   const child = fileURLToPath(new URL('./support/tokenizer-cold-load.ts', import.meta.url));

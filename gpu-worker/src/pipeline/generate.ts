@@ -175,7 +175,8 @@ export async function decodeImages(
   const decoded: Uint8Array[] = [];
   for (const image of images) {
     request.signal?.throwIfAborted();
-    const scaled = image.latents.map((v) => v / model.folder.vaeScalingFactor);
+    const scaled = new Float32Array(image.latents.length);
+    for (let i = 0; i < scaled.length; i++) scaled[i] = image.latents[i] / model.folder.vaeScalingFactor;
     const pixels = await model.decodeLatents(scaled, 1, image.height, image.width);
     decoded.push(decodedToRgb(pixels, request.width, request.height));
   }
