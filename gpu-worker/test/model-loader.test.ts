@@ -76,3 +76,18 @@ describe('model revision', () => {
     expect(await modelRevision(dir)).not.toBe(first);
   });
 });
+
+describe('execution providers', () => {
+  it('falls back from an unavailable provider to the CPU and says why', async () => {
+    const messages: string[] = [];
+    const m = await loadDiffusionModel(join(FIXTURES, 'int64'), {
+      providers: ['cuda', 'cpu'],
+      intraOpThreads: 1,
+      log: (message) => messages.push(message),
+    });
+    expect(m.provider).toBe('cpu');
+    // This machine has no CUDA binaries (the install skips them), so every graph logs the fallback.
+    expect(messages.filter((line) => /fell back to cpu \(cuda: /.test(line))).toHaveLength(4);
+    await m.release();
+  });
+});
