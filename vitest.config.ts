@@ -3,6 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
 import { defineConfig } from 'vitest/config';
+import {
+  fakeGpuWorker,
+  TEST_CACHE_KEY_SECRET,
+  TEST_GPU_SECRET,
+  TEST_WEBHOOK_SECRET,
+} from './edge/test/node/fake-gpu-worker.ts';
 import { readTokenizerDir } from './shared/src/node/tokenizer-dir.ts';
 import { compileTokenizer } from './shared/src/tokenizer/compiled-tokenizer.ts';
 import { readTokenizerFiles } from './shared/src/tokenizer/tokenizer-files.ts';
@@ -60,6 +66,31 @@ export default defineConfig({
         test: {
           name: 'workerd',
           include: ['shared/test/**/*.workerd.test.ts'],
+        },
+      },
+      {
+        // The edge Worker inside workerd with wrangler.toml's real bindings (local R2, KV, Durable
+        // Objects, Queues). Its fetches to gpu-workers reach a fake worker in Node that speaks the
+        // real signed protocol (edge/test/node/fake-gpu-worker.ts).
+        plugins: [
+          cloudflareTest({
+            main: './edge/src/index.ts',
+            wrangler: { configPath: './wrangler.toml' },
+            miniflare: {
+              bindings: {
+                GPU_SHARED_SECRET: TEST_GPU_SECRET,
+                CACHE_KEY_SECRET: TEST_CACHE_KEY_SECRET,
+                WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
+                GPU_WORKERS: 'http://gpu-a.gpu.test,http://gpu-b.gpu.test',
+              },
+              outboundService: fakeGpuWorker,
+            },
+          }),
+        ],
+        test: {
+          name: 'edge',
+          include: ['edge/test/**/*.test.ts'],
+          globalSetup: ['edge/test/node/global-setup.ts'],
         },
       },
     ],

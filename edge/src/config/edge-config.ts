@@ -1,0 +1,74 @@
+// The edge's configuration: wrangler.toml vars and secrets (Env), declared there and validated
+// here, once per isolate. A bad value answers every request with a 500 naming the variable, the
+// value and the rule, rather than failing later in a way that looks like the client's fault.
+import { z } from 'zod';
+import { ApiError } from '../http/api-error.ts';
+import { ModelConfig } from './model-config.ts';
+
+/** Vars arrive as JSON values from wrangler.toml, or strings from the dashboard and `.dev.vars`. */
+const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const secret = (name: string) =>
+  z
+    .string({ error: `${name} is not set (wrangler secret put ${name}, or .dev.vars locally)` })
+    .min(32, { error: `${name} must be at least 32 characters` });
+
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+
+export const EdgeConfig = z.object({
+  /** gpu-worker base URLs, comma-separated. */
+  GPU_WORKERS: z
+    .string()
+    .transform((value) =>
+      value
+        .split(',')
+        .map((url) => url.trim().replace(/\/+$/, ''))
+        .filter(Boolean),
+    )
+    .pipe(z.array(httpUrl).min(1, { error: 'GPU_WORKERS lists no URL' })),
+  /** One gpu-worker attempt's deadline, in ms; also the job's timeout_ms (the protocol's minimum is 1 s). */
+  GPU_TIMEOUT_MS: integer(1000, 900_000).default(120_000),
+  /** Origin for image and job URLs; empty: the request's origin. */
+  PUBLIC_URL: z.union([z.literal(''), httpUrl]).default(''),
+  RATE_LIMIT_REQUESTS: integer(1, 10_000).default(60),
+  RATE_LIMIT_WINDOW_SECONDS: integer(1, 86_400).default(60),
+  /** Body limit of the generation routes, in bytes. */
+  MAX_BODY_BYTES: integer(1024, 100 * 1024 * 1024).default(12 * 1024 * 1024),
+  /** Local development only: webhooks to http:// and to private, loopback and link-local hosts. */
+  ALLOW_LOCAL_WEBHOOKS: z
+    .union([z.boolean(), z.enum(['true', 'false'])])
+    .default(false)
+    .transform((v) => v === true || v === 'true'),
+  MODELS: z
+    .array(ModelConfig)
+    .min(1)
+    .refine((models) => new Set(models.map((m) => m.id)).size === models.length, {
+      error: 'model ids must be unique',
+    }),
+  GPU_SHARED_SECRET: secret('GPU_SHARED_SECRET'),
+  CACHE_KEY_SECRET: secret('CACHE_KEY_SECRET'),
+  /** Optional: without it, webhooks are off. */
+  WEBHOOK_SECRET: secret('WEBHOOK_SECRET').optional(),
+});
+
+export type EdgeConfig = z.output<typeof EdgeConfig>;
+
+/** Bodies of the routes that take no image: small JSON only. */
+export const SMALL_BODY_BYTES = 64 * 1024;
+
+const parsed = new WeakMap<object, EdgeConfig>();
+
+export function edgeConfig(env: Env): EdgeConfig {
+  let config = parsed.get(env);
+  if (!config) {
+    const result = EdgeConfig.safeParse(env);
+    if (!result.success) {
+      const issue = result.error.issues[0];
+      const name = issue.path.map(String).join('.');
+      throw new ApiError(500, 'misconfigured', `edge configuration: ${name}: ${issue.message}`);
+    }
+    config = result.data;
+    parsed.set(env, config);
+  }
+  return config;
+}

@@ -1,0 +1,184 @@
+// A validated request becomes a prepared generation: the model's defaults filled in and its
+// limits checked, both prompts tokenized into weighted 77-id chunks, the seeds chosen, and each
+// image's result-cache key computed. Everything here is the client's fault when it fails (400).
+// The result is plain JSON, so an asynchronous job can carry it through the queue unchanged.
+import { imageCacheKey } from '@latent-edge/shared/crypto/cache-key';
+import { sha256Hex } from '@latent-edge/shared/crypto/hmac';
+import { tokenizeWeighted } from '@latent-edge/shared/prompt/prompt-chunks';
+import { PromptError, PromptTooLongError } from '@latent-edge/shared/prompt/prompt-errors';
+import type { GenerationRequest, OutputFormat } from '@latent-edge/shared/protocol/generation-request';
+import { LIMITS } from '@latent-edge/shared/protocol/limits';
+import type { SchedulerName } from '@latent-edge/shared/scheduler-names';
+import type { EdgeConfig } from '../config/edge-config.ts';
+import { ApiError } from '../http/api-error.ts';
+import { decodeInitImage } from './init-image.ts';
+import { findModel, type ServedModel } from './served-models.ts';
+
+export interface PreparedPrompt {
+  text: string;
+  chunks: { ids: number[]; weights: number[] }[];
+  /** Prompt tokens, without BOS, EOS or padding. */
+  tokenCount: number;
+}
+
+export interface PreparedImage {
+  seed: number;
+  /** The HMAC result-cache key (hex); the R2 object is `${key}.${extension}`. */
+  key: string;
+}
+
+export interface PreparedGeneration {
+  model: string;
+  revision: string;
+  prompt: PreparedPrompt;
+  negativePrompt: PreparedPrompt;
+  width: number;
+  height: number;
+  steps: number;
+  guidanceScale: number;
+  guidanceRescale: number;
+  scheduler: SchedulerName;
+  outputFormat: OutputFormat;
+  /** The first image's seed; image i has seed + i (AUTOMATIC1111's convention). */
+  seed: number;
+  /** img2img: SHA-256 of the init image (its bytes travel beside this record), and the strength. */
+  initImageSha256?: string;
+  strength?: number;
+  images: PreparedImage[];
+  /** Tokens allowed per prompt (chunks × 75): longer prompts are refused, never truncated. */
+  tokenLimit: number;
+}
+
+export interface Prepared {
+  generation: PreparedGeneration;
+  initImage?: Uint8Array;
+}
+
+/** A1111's img2img default denoising strength. */
+const DEFAULT_STRENGTH = 0.75;
+
+function checkSide(model: ServedModel, field: 'width' | 'height', value: number): void {
+  const { size_multiple: multiple, id } = model.config;
+  const max = field === 'width' ? model.config.max_width : model.config.max_height;
+  if (value % multiple !== 0) {
+    throw new ApiError(
+      400,
+      'invalid_request',
+      `${field}: ${value} is not a multiple of ${multiple}, which model "${id}" needs`,
+      { field },
+    );
+  }
+  if (value > max) {
+    throw new ApiError(
+      400,
+      'invalid_request',
+      `${field}: ${value} is above model "${id}"'s maximum of ${max}`,
+      { field },
+    );
+  }
+}
+
+function tokenizePrompt(model: ServedModel, text: string, field: string): PreparedPrompt {
+  try {
+    const { chunks, tokenCount } = tokenizeWeighted(model.tokenizer(), text, { field });
+    return { text, chunks, tokenCount };
+  } catch (error) {
+    if (error instanceof PromptError) {
+      const at = error instanceof PromptTooLongError ? error.field : field;
+      throw new ApiError(
+        400,
+        'invalid_request',
+        error.message.startsWith(at) ? error.message : `${at}: ${error.message}`,
+        {
+          field: at,
+        },
+      );
+    }
+    throw error;
+  }
+}
+
+function randomSeed(): number {
+  // 32 bits, as AUTOMATIC1111 draws them, so a returned seed works in tools that keep seeds in 32 bits.
+  return crypto.getRandomValues(new Uint32Array(1))[0];
+}
+
+export async function prepareGeneration(config: EdgeConfig, request: GenerationRequest): Promise<Prepared> {
+  const model = findModel(config, request.model);
+  const width = request.width ?? model.config.default_width;
+  const height = request.height ?? model.config.default_height;
+  checkSide(model, 'width', width);
+  checkSide(model, 'height', height);
+  const steps = request.steps ?? model.config.default_steps;
+  if (steps > model.config.max_steps) {
+    throw new ApiError(
+      400,
+      'invalid_request',
+      `steps: ${steps} is above model "${model.config.id}"'s maximum of ${model.config.max_steps}`,
+      {
+        field: 'steps',
+      },
+    );
+  }
+  if (request.strength !== undefined && request.init_image === undefined) {
+    throw new ApiError(400, 'invalid_request', 'strength: only applies with init_image (img2img)', {
+      field: 'strength',
+    });
+  }
+  const seed = request.seed === -1 ? randomSeed() : request.seed;
+  if (seed + request.n - 1 > LIMITS.maxSeed) {
+    throw new ApiError(
+      400,
+      'invalid_request',
+      `seed: ${seed} + ${request.n} images runs past the largest seed ${LIMITS.maxSeed}`,
+      {
+        field: 'seed',
+      },
+    );
+  }
+  const prompt = tokenizePrompt(model, request.prompt, 'prompt');
+  const negativePrompt = tokenizePrompt(model, request.negative_prompt, 'negative_prompt');
+  const initImage = request.init_image === undefined ? undefined : decodeInitImage(request.init_image);
+  const initImageSha256 = initImage ? await sha256Hex(initImage) : undefined;
+  const strength = initImage ? (request.strength ?? DEFAULT_STRENGTH) : undefined;
+
+  const generation: Omit<PreparedGeneration, 'images'> = {
+    model: model.config.id,
+    revision: model.revision,
+    prompt,
+    negativePrompt,
+    width,
+    height,
+    steps,
+    guidanceScale: request.guidance_scale ?? model.config.default_guidance_scale,
+    guidanceRescale: request.guidance_rescale,
+    scheduler: request.scheduler ?? model.config.default_scheduler,
+    outputFormat: request.output_format,
+    seed,
+    initImageSha256,
+    strength,
+    tokenLimit: LIMITS.maxPromptChunks * (model.tokenizer().maxLength - 2),
+  };
+  const images = await Promise.all(
+    Array.from({ length: request.n }, async (_, i) => ({
+      seed: seed + i,
+      key: await imageCacheKey(config.CACHE_KEY_SECRET, {
+        model: generation.model,
+        revision: generation.revision,
+        prompt: prompt.chunks,
+        negativePrompt: negativePrompt.chunks,
+        width,
+        height,
+        steps,
+        guidanceScale: generation.guidanceScale,
+        guidanceRescale: generation.guidanceRescale,
+        scheduler: generation.scheduler,
+        seed: seed + i,
+        outputFormat: generation.outputFormat,
+        initImageSha256,
+        strength,
+      }),
+    })),
+  );
+  return { generation: { ...generation, images }, initImage };
+}

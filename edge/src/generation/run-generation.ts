@@ -1,0 +1,171 @@
+// One generation, the same for synchronous requests and queued jobs:
+//   1. Result cache: every image whose key is already in R2 is answered from there.
+//   2. Embedding cache: text-encoder outputs of earlier jobs go with the job, when present.
+//   3. The signed job for the missing seeds goes to a gpu-worker (one retry elsewhere).
+//   4. Each new image is written to R2 before it is announced, so every URL answered works.
+import { float32Bytes } from '@latent-edge/shared/protocol/envelope';
+import type { EdgeConfig } from '../config/edge-config.ts';
+import { ApiError } from '../http/api-error.ts';
+import { embeddingKey, loadEmbedding, storeEmbedding } from './embedding-cache.ts';
+import { sendJob } from './gpu-pool.ts';
+import { IMAGE_CONTENT_TYPES, imageParameters, objectKey, storeImage } from './image-objects.ts';
+import type { Prepared, PreparedGeneration } from './prepare-generation.ts';
+
+export interface GeneratedImage {
+  seed: number;
+  key: string;
+  objectKey: string;
+  contentType: string;
+  width: number;
+  height: number;
+  cached: boolean;
+  /** Bytes of a freshly generated image (cached images are read from R2 when needed). */
+  bytes?: Uint8Array;
+}
+
+export type CacheStatus = 'HIT' | 'MISS' | 'PARTIAL';
+
+export interface GenerationOutcome {
+  jobId: string;
+  generation: PreparedGeneration;
+  images: GeneratedImage[];
+  cache: CacheStatus;
+  /** Whether the gpu-worker skipped the text encoder thanks to cached embeddings. */
+  embeddingsCached?: boolean;
+}
+
+export interface GenerationDeps {
+  env: Env;
+  config: EdgeConfig;
+  waitUntil: (promise: Promise<unknown>) => void;
+}
+
+export interface GenerationOptions {
+  jobId: string;
+  onAttempt?: (worker: string) => Promise<void> | void;
+}
+
+/** Which images are already in R2 (one HEAD each, in parallel). */
+export async function cachedImageKeys(
+  bucket: R2Bucket,
+  generation: PreparedGeneration,
+): Promise<Set<string>> {
+  const heads = await Promise.all(
+    generation.images.map((image) => bucket.head(objectKey(image.key, generation.outputFormat))),
+  );
+  return new Set(generation.images.filter((_, i) => heads[i] !== null).map((image) => image.key));
+}
+
+export function cacheStatus(cachedCount: number, total: number): CacheStatus {
+  if (cachedCount === total) return 'HIT';
+  return cachedCount === 0 ? 'MISS' : 'PARTIAL';
+}
+
+export async function runGeneration(
+  deps: GenerationDeps,
+  { generation, initImage }: Prepared,
+  options: GenerationOptions,
+): Promise<GenerationOutcome> {
+  const { env, config } = deps;
+  // 1. Result cache.
+  const cached = await cachedImageKeys(env.IMAGES, generation);
+  const images: GeneratedImage[] = generation.images.map((image) => ({
+    seed: image.seed,
+    key: image.key,
+    objectKey: objectKey(image.key, generation.outputFormat),
+    contentType: IMAGE_CONTENT_TYPES[generation.outputFormat],
+    width: generation.width,
+    height: generation.height,
+    cached: cached.has(image.key),
+  }));
+  const missing = images.filter((image) => !image.cached);
+  if (missing.length === 0) return { jobId: options.jobId, generation, images, cache: 'HIT' };
+  if (generation.initImageSha256 && !initImage) {
+    throw new ApiError(500, 'internal', 'the init image of this job is missing');
+  }
+
+  // 2. Embedding cache.
+  const promptKey = await embeddingKey(generation.model, generation.revision, generation.prompt);
+  const negativeKey = await embeddingKey(generation.model, generation.revision, generation.negativePrompt);
+  const [promptEmbedding, negativeEmbedding] = await Promise.all([
+    loadEmbedding(env.EMBEDDINGS, promptKey, generation.prompt),
+    loadEmbedding(env.EMBEDDINGS, negativeKey, generation.negativePrompt),
+  ]);
+  const parts: Record<string, Uint8Array> = {};
+  if (promptEmbedding) parts.prompt_embedding = float32Bytes(promptEmbedding);
+  if (negativeEmbedding) parts.negative_prompt_embedding = float32Bytes(negativeEmbedding);
+  if (initImage) parts.init_image = initImage;
+
+  // 3. The job, for the missing seeds only.
+  const { response } = await sendJob({
+    workers: config.GPU_WORKERS,
+    secret: config.GPU_SHARED_SECRET,
+    timeoutMs: config.GPU_TIMEOUT_MS,
+    onAttempt: options.onAttempt,
+    waitUntil: deps.waitUntil,
+    parts,
+    job: {
+      job_id: options.jobId,
+      model: generation.model,
+      revision: generation.revision,
+      prompt: {
+        chunks: generation.prompt.chunks,
+        embedding: promptEmbedding ? 'prompt_embedding' : undefined,
+      },
+      negative_prompt: {
+        chunks: generation.negativePrompt.chunks,
+        embedding: negativeEmbedding ? 'negative_prompt_embedding' : undefined,
+      },
+      width: generation.width,
+      height: generation.height,
+      steps: generation.steps,
+      guidance_scale: generation.guidanceScale,
+      guidance_rescale: generation.guidanceRescale,
+      scheduler: generation.scheduler,
+      seeds: missing.map((image) => image.seed),
+      output_format: generation.outputFormat,
+      init_image: initImage ? 'init_image' : undefined,
+      strength: generation.strength,
+      timeout_ms: config.GPU_TIMEOUT_MS,
+      return_embeddings: !(promptEmbedding && negativeEmbedding),
+      prompt_text: generation.prompt.text,
+      negative_prompt_text: generation.negativePrompt.text,
+    },
+  });
+
+  // 4. Store, then answer. A worker answering other seeds than asked is a bug worth a 502. Fresh
+  // embeddings are stored alongside (not after the response), so the next job finds them.
+  const bySeed = new Map(response.images.map((image) => [image.seed, image]));
+  const stores: Promise<unknown>[] = [];
+  if (response.promptEmbedding && !promptEmbedding) {
+    stores.push(storeEmbedding(env.EMBEDDINGS, promptKey, response.promptEmbedding));
+  }
+  // Identical prompts share a key; KV takes one write per key per second.
+  if (response.negativeEmbedding && !negativeEmbedding && negativeKey !== promptKey) {
+    stores.push(storeEmbedding(env.EMBEDDINGS, negativeKey, response.negativeEmbedding));
+  }
+  await Promise.all([
+    ...stores,
+    ...missing.map(async (image) => {
+      const result = bySeed.get(image.seed);
+      if (!result?.bytes) {
+        throw new ApiError(
+          502,
+          'gpu_bad_response',
+          `the gpu-worker returned no image for seed ${image.seed}`,
+        );
+      }
+      image.bytes = result.bytes;
+      image.width = result.width;
+      image.height = result.height;
+      await storeImage(env.IMAGES, image.key, result.bytes, imageParameters(generation, image.seed));
+    }),
+  ]);
+  return {
+    jobId: options.jobId,
+    generation,
+    images,
+    cache: cacheStatus(images.length - missing.length, images.length),
+    embeddingsCached: response.result.embeddings_cached,
+  };
+}

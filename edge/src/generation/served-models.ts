@@ -1,0 +1,58 @@
+// The models this edge serves: each configured model joined with its compiled tokenizer and its
+// revision from edge/generated/models.ts (npm run build:tokenizers). A tokenizer is decoded on
+// first use and kept for the isolate's life (under a millisecond; SD-NOTES §6.1 on cold starts).
+import type { ClipTokenizer } from '@latent-edge/shared/tokenizer/clip-tokenizer';
+import { loadCompiledTokenizer } from '@latent-edge/shared/tokenizer/compiled-tokenizer';
+import { COMPILED_MODELS } from '../../generated/models.ts';
+import type { EdgeConfig } from '../config/edge-config.ts';
+import type { ModelConfig } from '../config/model-config.ts';
+import { ApiError } from '../http/api-error.ts';
+
+export interface ServedModel {
+  config: ModelConfig;
+  revision: string;
+  tokenizer(): ClipTokenizer;
+}
+
+const tokenizers = new Map<string, ClipTokenizer>();
+
+export function servedModels(config: EdgeConfig): ServedModel[] {
+  return config.MODELS.map((model) => {
+    const compiled = COMPILED_MODELS.find((m) => m.id === model.id);
+    if (!compiled) {
+      throw new ApiError(
+        500,
+        'misconfigured',
+        `model "${model.id}" has no compiled tokenizer; run npm run build:tokenizers`,
+      );
+    }
+    return {
+      config: model,
+      revision: model.revision ?? compiled.revision,
+      tokenizer: () => {
+        let tokenizer = tokenizers.get(model.id);
+        if (!tokenizer) {
+          tokenizer = loadCompiledTokenizer(compiled.tokenizer);
+          tokenizers.set(model.id, tokenizer);
+        }
+        return tokenizer;
+      },
+    };
+  });
+}
+
+/** The requested model, or the first configured one when the request names none. */
+export function findModel(config: EdgeConfig, id: string | undefined, field = 'model'): ServedModel {
+  const models = servedModels(config);
+  if (id === undefined) return models[0];
+  const model = models.find((m) => m.config.id === id);
+  if (!model) {
+    throw new ApiError(
+      400,
+      'invalid_request',
+      `${field}: unknown model ${JSON.stringify(id)}; served: ${models.map((m) => m.config.id).join(', ')}`,
+      { field },
+    );
+  }
+  return model;
+}

@@ -1,0 +1,51 @@
+// The edge Worker: wrangler.toml's `main`. Public image and share routes; the native API and the
+// OpenAI- and AUTOMATIC1111-compatible ones behind an API key and its rate limit; one error path;
+// the JOBS queue consumer; and the Durable Object classes the bindings name.
+import { Hono } from 'hono';
+import { edgeConfig } from './config/edge-config.ts';
+import type { AppEnv } from './env.ts';
+import { handleQueue } from './jobs/queue-consumer.ts';
+import type { QueueMessage } from './jobs/queue-message.ts';
+import { requireApiKey } from './middleware/auth.ts';
+import { notFound, onError } from './middleware/errors.ts';
+import { rateLimit } from './middleware/rate-limit.ts';
+import { a1111 } from './routes/a1111.ts';
+import { images } from './routes/images.ts';
+import { jobs } from './routes/jobs.ts';
+import { models } from './routes/models.ts';
+import { openai } from './routes/openai.ts';
+import { serveImage } from './routes/serve-image.ts';
+import { sharePage } from './routes/share-page.ts';
+import { tokenize } from './routes/tokenize.ts';
+import { webhookSecretRoute } from './routes/webhook-secret.ts';
+
+export { JobState } from './durable-objects/job-state.ts';
+export { RateLimiter } from './durable-objects/rate-limiter.ts';
+
+export const app = new Hono<AppEnv>();
+
+app.use(async (c, next) => {
+  c.set('config', edgeConfig(c.env));
+  await next();
+});
+
+app.route('/i', serveImage);
+app.route('/p', sharePage);
+
+app.use('/v1/*', requireApiKey, rateLimit);
+app.use('/sdapi/*', requireApiKey, rateLimit);
+app.route('/v1/images/generations', openai);
+app.route('/v1/images', images);
+app.route('/v1/jobs', jobs);
+app.route('/v1/models', models);
+app.route('/v1/tokenize', tokenize);
+app.route('/v1/webhook-secret', webhookSecretRoute);
+app.route('/sdapi/v1', a1111);
+
+app.notFound(notFound);
+app.onError(onError);
+
+export default {
+  fetch: app.fetch,
+  queue: handleQueue,
+} satisfies ExportedHandler<Env, QueueMessage>;

@@ -1,0 +1,79 @@
+// The JOBS queue's consumer (this same Worker): runs asynchronous generations and delivers their
+// webhooks. A generation that finds every gpu-worker busy or down goes back to the queue with
+// a growing delay; any other failure, or the last retry, fails the job. The outcome is recorded
+// in the job's JobState before the message is acknowledged.
+import { edgeConfig } from '../config/edge-config.ts';
+import { imagesResponse } from '../generation/images-response.ts';
+import { runGeneration } from '../generation/run-generation.ts';
+import { toApiError } from '../http/api-error.ts';
+import { deliverWebhook } from '../webhooks/deliver-webhook.ts';
+import type { JobRecord } from './job-record.ts';
+import { type GenerateMessage, initImageKey, type QueueMessage } from './queue-message.ts';
+
+/** Retries of a generation while no gpu-worker can take it (wrangler.toml max_retries is 5). */
+const MAX_GENERATE_ATTEMPTS = 5;
+/** Webhook deliveries before giving up (the job keeps the last error). */
+const MAX_WEBHOOK_ATTEMPTS = 5;
+/** Seconds before retry n: 10, 20, 40, 80, capped at 5 minutes. */
+export const backoffSeconds = (attempt: number) => Math.min(300, 10 * 2 ** (attempt - 1));
+
+async function runGenerateMessage(
+  message: Message<QueueMessage>,
+  body: GenerateMessage,
+  env: Env,
+  ctx: ExecutionContext,
+): Promise<void> {
+  const job = env.JOB_STATE.getByName(body.job_id);
+  const record = await job.start();
+  if (!record) return message.ack();
+  const { generation } = body;
+  let final: JobRecord | null;
+  try {
+    let initImage: Uint8Array | undefined;
+    if (generation.initImageSha256) {
+      const object = await env.IMAGES.get(initImageKey(generation.initImageSha256));
+      if (!object) throw new Error(`init image ${generation.initImageSha256} is gone`);
+      initImage = new Uint8Array(await object.arrayBuffer());
+    }
+    const outcome = await runGeneration(
+      { env, config: edgeConfig(env), waitUntil: (p) => ctx.waitUntil(p) },
+      { generation, initImage },
+      { jobId: body.job_id, onAttempt: (worker) => job.setWorker(worker) },
+    );
+    final = await job.finish({ result: imagesResponse(outcome, record.base_url) });
+  } catch (error) {
+    const failure = toApiError(error);
+    if (failure.status >= 500) console.error(`job ${body.job_id}:`, error);
+    const retryable = failure.status === 503 || failure.status === 504;
+    const error_ = { code: failure.code, message: failure.message };
+    if (retryable && message.attempts < MAX_GENERATE_ATTEMPTS) {
+      await job.requeue(error_);
+      return message.retry({ delaySeconds: backoffSeconds(message.attempts) });
+    }
+    final = await job.finish({ error: error_ });
+  }
+  // A job cancelled meanwhile had its webhook sent by the cancel.
+  if (record.webhook && final?.status !== 'cancelled')
+    await env.JOBS.send({ type: 'webhook', job_id: body.job_id }, { contentType: 'json' });
+  message.ack();
+}
+
+export async function handleQueue(
+  batch: MessageBatch<QueueMessage>,
+  env: Env,
+  ctx: ExecutionContext,
+): Promise<void> {
+  for (const message of batch.messages) {
+    const body = message.body;
+    if (body.type === 'generate') {
+      await runGenerateMessage(message, body, env, ctx);
+    } else if (body.type === 'webhook') {
+      const result = await deliverWebhook(env, edgeConfig(env), body.job_id);
+      if (result.delivered || result.final || message.attempts >= MAX_WEBHOOK_ATTEMPTS) message.ack();
+      else message.retry({ delaySeconds: backoffSeconds(message.attempts) });
+    } else {
+      // A message of a type this version does not know (e.g. from a newer deploy): drop it.
+      message.ack();
+    }
+  }
+}

@@ -1,0 +1,24 @@
+// What the JOBS queue carries. A generate message holds the prepared generation (tokenized,
+// seeds chosen, cache keys computed), so the consumer repeats none of the request's checks; an
+// init image is too large for a message (128 KB) and waits in R2 under `inputs/<sha256>`
+// (content-addressed, so jobs sharing an image share the object; an R2 lifecycle rule on the
+// `inputs/` prefix removes them, see edge/README.md).
+import type { PreparedGeneration } from '../generation/prepare-generation.ts';
+
+export interface GenerateMessage {
+  type: 'generate';
+  job_id: string;
+  generation: PreparedGeneration;
+}
+
+/** Tells a finished job's webhook about it. */
+export interface WebhookMessage {
+  type: 'webhook';
+  job_id: string;
+}
+
+export type QueueMessage = GenerateMessage | WebhookMessage;
+
+export function initImageKey(sha256: string): string {
+  return `inputs/${sha256}`;
+}

@@ -1,0 +1,192 @@
+// The AUTOMATIC1111 web UI API (modules/api/api.py), so tools that drive A1111 work unchanged:
+// POST /sdapi/v1/txt2img, GET /sdapi/v1/samplers, GET /sdapi/v1/sd-models. Like A1111 (pydantic,
+// extra fields ignored), fields it knows but that do not apply here are ignored; sizes, steps and
+// guidance default to the model's own defaults rather than A1111's 512×512, 50 steps.
+import { A1111_SAMPLERS, formatInfotext } from '@latent-edge/shared/infotext';
+import { LIMITS } from '@latent-edge/shared/protocol/limits';
+import { resolveSchedulerName, type SchedulerName } from '@latent-edge/shared/scheduler-names';
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { nativeRequest, withClientNames } from '../compat/native-request.ts';
+import type { AppEnv } from '../env.ts';
+import { imageBytes, toBase64 } from '../generation/image-bytes.ts';
+import { prepareGeneration } from '../generation/prepare-generation.ts';
+import { runGeneration } from '../generation/run-generation.ts';
+import { servedModels } from '../generation/served-models.ts';
+import { ApiError } from '../http/api-error.ts';
+import { readJson } from '../http/read-json.ts';
+
+export const a1111 = new Hono<AppEnv>();
+
+const Txt2ImgRequest = z.looseObject({
+  prompt: z.string().default(''),
+  negative_prompt: z.string().default(''),
+  steps: z.int().optional(),
+  cfg_scale: z.number().optional(),
+  width: z.int().optional(),
+  height: z.int().optional(),
+  seed: z.int().default(-1),
+  sampler_name: z.string().max(100).optional(),
+  sampler_index: z.string().max(100).optional(),
+  /** A1111 ≥ 1.9 names the sigma schedule apart from the sampler ("Karras"). */
+  scheduler: z.string().max(100).optional(),
+  batch_size: z.int().min(1).default(1),
+  n_iter: z.int().min(1).default(1),
+  override_settings: z.looseObject({ sd_model_checkpoint: z.string().max(200).optional() }).optional(),
+});
+
+const CLIENT_NAMES = {
+  guidance_scale: 'cfg_scale',
+  scheduler: 'sampler_name',
+  n: 'batch_size',
+  model: 'override_settings.sd_model_checkpoint',
+};
+
+function samplerToScheduler(
+  sampler: string | undefined,
+  schedule: string | undefined,
+): SchedulerName | undefined {
+  if (sampler === undefined) return undefined;
+  const karras = schedule?.toLowerCase() === 'karras';
+  const resolved = resolveSchedulerName(karras && !/karras/i.test(sampler) ? `${sampler} Karras` : sampler);
+  if (!resolved) {
+    throw new ApiError(
+      400,
+      'invalid_request',
+      `sampler_name: ${JSON.stringify(sampler)} is not one of ${A1111_SAMPLERS.map((s) => s.name).join(', ')}`,
+      {
+        field: 'sampler_name',
+      },
+    );
+  }
+  return resolved;
+}
+
+/** "tiny-sd [ec9c825edc]" (A1111's checkpoint title) or "tiny-sd" → the model id. */
+function checkpointModel(title: string | undefined): string | undefined {
+  return title?.replace(/\s*\[[0-9a-f]+\]$/, '');
+}
+
+function timestamp(date: Date): string {
+  return date.toISOString().replace(/[-:T]/g, '').slice(0, 14);
+}
+
+a1111.post('/txt2img', async (c) => {
+  const config = c.var.config;
+  const body = await readJson(c, Txt2ImgRequest, config.MAX_BODY_BYTES);
+  const n = body.batch_size * body.n_iter;
+  if (n > LIMITS.maxImages) {
+    throw new ApiError(
+      400,
+      'invalid_request',
+      `batch_size × n_iter: ${n} images is more than ${LIMITS.maxImages}`,
+      {
+        field: 'batch_size',
+      },
+    );
+  }
+  const request = nativeRequest(
+    {
+      prompt: body.prompt,
+      negative_prompt: body.negative_prompt,
+      model: checkpointModel(body.override_settings?.sd_model_checkpoint),
+      width: body.width,
+      height: body.height,
+      steps: body.steps,
+      guidance_scale: body.cfg_scale,
+      scheduler: samplerToScheduler(body.sampler_name ?? body.sampler_index, body.scheduler),
+      seed: body.seed,
+      n,
+    },
+    CLIENT_NAMES,
+  );
+  const outcome = await withClientNames(CLIENT_NAMES, async () =>
+    runGeneration(
+      { env: c.env, config, waitUntil: (p) => c.executionCtx.waitUntil(p) },
+      await prepareGeneration(config, request),
+      { jobId: crypto.randomUUID() },
+    ),
+  );
+  const g = outcome.generation;
+  const seeds = outcome.images.map((image) => image.seed);
+  const infotexts = seeds.map((seed) =>
+    formatInfotext({
+      prompt: g.prompt.text,
+      negativePrompt: g.negativePrompt.text,
+      steps: g.steps,
+      scheduler: g.scheduler,
+      guidanceScale: g.guidanceScale,
+      seed,
+      width: g.width,
+      height: g.height,
+      model: g.model,
+      modelHash: g.revision.slice(0, 10),
+    }),
+  );
+  const sampler = A1111_SAMPLERS.find((s) => s.scheduler === g.scheduler)?.name ?? g.scheduler;
+  const info = {
+    prompt: g.prompt.text,
+    all_prompts: seeds.map(() => g.prompt.text),
+    negative_prompt: g.negativePrompt.text,
+    all_negative_prompts: seeds.map(() => g.negativePrompt.text),
+    seed: g.seed,
+    all_seeds: seeds,
+    subseed: -1,
+    all_subseeds: seeds.map(() => -1),
+    subseed_strength: 0,
+    width: g.width,
+    height: g.height,
+    sampler_name: sampler,
+    cfg_scale: g.guidanceScale,
+    steps: g.steps,
+    batch_size: body.batch_size,
+    restore_faces: false,
+    sd_model_name: g.model,
+    sd_model_hash: g.revision.slice(0, 10),
+    seed_resize_from_w: -1,
+    seed_resize_from_h: -1,
+    denoising_strength: null,
+    extra_generation_params: {},
+    index_of_first_image: 0,
+    infotexts,
+    styles: [],
+    job_timestamp: timestamp(new Date()),
+    clip_skip: 1,
+    is_using_inpainting_conditioning: false,
+    version: 'latent-edge',
+  };
+  const images = await Promise.all(
+    outcome.images.map(async (image) => toBase64(await imageBytes(c.env.IMAGES, image))),
+  );
+  c.header('X-Cache', outcome.cache);
+  return c.json({
+    images,
+    parameters: {
+      ...body,
+      steps: g.steps,
+      cfg_scale: g.guidanceScale,
+      width: g.width,
+      height: g.height,
+      seed: g.seed,
+      sampler_name: sampler,
+    },
+    info: JSON.stringify(info),
+  });
+});
+
+a1111.get('/samplers', (c) =>
+  c.json(A1111_SAMPLERS.map((s) => ({ name: s.name, aliases: [s.scheduler], options: {} }))),
+);
+
+a1111.get('/sd-models', (c) =>
+  c.json(
+    servedModels(c.var.config).map(({ config: m, revision }) => ({
+      title: `${m.id} [${revision.slice(0, 10)}]`,
+      model_name: m.id,
+      hash: revision.slice(0, 10),
+      sha256: null,
+      filename: m.id,
+      config: null,
+    })),
+  ),
+);

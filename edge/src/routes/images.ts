@@ -1,0 +1,79 @@
+// POST /v1/images: the native generation API. Synchronous by default (the answer waits for the
+// images, bounded by the gpu-worker timeout and one retry); with `Prefer: respond-async`
+// (RFC 7240) or a `webhook` → 202 and a job URL, and the job runs through the JOBS queue. A
+// request whose images are all in the result cache is answered at once either way, without any
+// gpu-worker (and without a webhook call: the answer is the outcome).
+import { GenerationRequest } from '@latent-edge/shared/protocol/generation-request';
+import { Hono } from 'hono';
+import { z } from 'zod';
+import type { AppEnv } from '../env.ts';
+import { imagesResponse } from '../generation/images-response.ts';
+import { prepareGeneration } from '../generation/prepare-generation.ts';
+import { cachedImageKeys, runGeneration } from '../generation/run-generation.ts';
+import { ApiError } from '../http/api-error.ts';
+import { baseUrl } from '../http/base-url.ts';
+import { readJson } from '../http/read-json.ts';
+import { type JobRecord, jobView } from '../jobs/job-record.ts';
+import { initImageKey } from '../jobs/queue-message.ts';
+import { checkWebhookTarget } from '../webhooks/webhook-target.ts';
+
+export const images = new Hono<AppEnv>();
+
+/** The shared request plus the native API's own extra: a webhook told when an async job ends. */
+const ImagesRequest = GenerationRequest.extend({ webhook: z.string().max(2048).optional() });
+
+function prefersAsync(prefer: string | undefined): boolean {
+  return (prefer ?? '')
+    .split(',')
+    .some((preference) => preference.split(';')[0].trim().toLowerCase() === 'respond-async');
+}
+
+images.post('/', async (c) => {
+  const config = c.var.config;
+  const { webhook, ...request } = await readJson(c, ImagesRequest, config.MAX_BODY_BYTES);
+  if (webhook !== undefined && !config.WEBHOOK_SECRET) {
+    throw new ApiError(400, 'invalid_request', 'webhook: webhooks are not enabled on this server', {
+      field: 'webhook',
+    });
+  }
+  const webhookUrl =
+    webhook === undefined ? undefined : checkWebhookTarget(webhook, config.ALLOW_LOCAL_WEBHOOKS);
+  const prepared = await prepareGeneration(config, request);
+  const { generation } = prepared;
+  const jobId = crypto.randomUUID();
+
+  // A webhook only makes sense for a job that outlives the request.
+  if (webhookUrl || prefersAsync(c.req.header('Prefer'))) {
+    const cached = await cachedImageKeys(c.env.IMAGES, generation);
+    if (cached.size < generation.images.length) {
+      if (prepared.initImage && generation.initImageSha256) {
+        await c.env.IMAGES.put(initImageKey(generation.initImageSha256), prepared.initImage);
+      }
+      const now = new Date().toISOString();
+      const record: JobRecord = {
+        id: jobId,
+        owner: c.var.apiKey.id,
+        status: 'queued',
+        created_at: now,
+        updated_at: now,
+        attempts: 0,
+        base_url: baseUrl(c),
+        ...(webhookUrl ? { webhook: { url: webhookUrl, attempts: 0 } } : {}),
+      };
+      await c.env.JOB_STATE.getByName(jobId).create(record);
+      await c.env.JOBS.send({ type: 'generate', job_id: jobId, generation }, { contentType: 'json' });
+      const view = jobView(record);
+      c.header('Preference-Applied', 'respond-async');
+      c.header('Location', view.url);
+      return c.json(view, 202);
+    }
+  }
+
+  const outcome = await runGeneration(
+    { env: c.env, config, waitUntil: (p) => c.executionCtx.waitUntil(p) },
+    prepared,
+    { jobId },
+  );
+  c.header('X-Cache', outcome.cache);
+  return c.json(imagesResponse(outcome, baseUrl(c)));
+});

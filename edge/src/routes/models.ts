@@ -1,0 +1,36 @@
+// GET /v1/models: the served models with their revision, limits and defaults, so a client can
+// build a valid request without trial and error.
+import { LIMITS } from '@latent-edge/shared/protocol/limits';
+import { SCHEDULER_NAMES } from '@latent-edge/shared/scheduler-names';
+import { Hono } from 'hono';
+import type { AppEnv } from '../env.ts';
+import { servedModels } from '../generation/served-models.ts';
+
+export const models = new Hono<AppEnv>();
+
+models.get('/', (c) =>
+  c.json({
+    object: 'list',
+    data: servedModels(c.var.config).map(({ config: m, revision, tokenizer }) => ({
+      id: m.id,
+      object: 'model',
+      revision,
+      defaults: {
+        width: m.default_width,
+        height: m.default_height,
+        steps: m.default_steps,
+        guidance_scale: m.default_guidance_scale,
+        scheduler: m.default_scheduler,
+      },
+      limits: {
+        max_width: m.max_width,
+        max_height: m.max_height,
+        size_multiple: m.size_multiple,
+        max_steps: m.max_steps,
+        max_images: LIMITS.maxImages,
+        max_prompt_tokens: LIMITS.maxPromptChunks * (tokenizer().maxLength - 2),
+      },
+      schedulers: SCHEDULER_NAMES,
+    })),
+  }),
+);

@@ -1,0 +1,103 @@
+// POST /v1/images/generations: the OpenAI Images API, so tools built on the `openai` SDK work
+// unchanged. `size` is "WxH" (or "auto": the model's default); `response_format` url or
+// b64_json; OpenAI model names pick the default model. OpenAI's own options that do not apply
+// here (quality, style, background, …) are accepted and ignored; unknown fields are refused, as
+// OpenAI refuses them. Our extras: negative_prompt, steps, guidance_scale, scheduler, seed.
+import { OUTPUT_FORMATS } from '@latent-edge/shared/protocol/generation-request';
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { nativeRequest, withClientNames } from '../compat/native-request.ts';
+import type { AppEnv } from '../env.ts';
+import { imageBytes, toBase64 } from '../generation/image-bytes.ts';
+import { prepareGeneration } from '../generation/prepare-generation.ts';
+import { runGeneration } from '../generation/run-generation.ts';
+import { ApiError } from '../http/api-error.ts';
+import { baseUrl } from '../http/base-url.ts';
+import { readJson } from '../http/read-json.ts';
+
+export const openai = new Hono<AppEnv>();
+
+/** Names OpenAI clients send by default; they mean "your default model" here. */
+const OPENAI_MODELS = /^(dall-e-[23]|gpt-image-[\w.-]+)$/;
+
+const OpenAiImageRequest = z.strictObject({
+  prompt: z.string(),
+  model: z.string().max(100).optional(),
+  n: z.int().optional(),
+  size: z.string().max(20).optional(),
+  response_format: z.enum(['url', 'b64_json']).default('url'),
+  output_format: z.enum(OUTPUT_FORMATS).optional(),
+  quality: z.string().max(20).optional(),
+  style: z.string().max(20).optional(),
+  user: z.string().max(256).optional(),
+  background: z.string().max(20).optional(),
+  moderation: z.string().max(20).optional(),
+  output_compression: z.int().optional(),
+  negative_prompt: z.string().optional(),
+  steps: z.int().optional(),
+  guidance_scale: z.number().optional(),
+  scheduler: z.string().optional(),
+  seed: z.int().optional(),
+});
+
+const CLIENT_NAMES = { width: 'size', height: 'size' };
+
+function parseSize(size: string | undefined): { width?: number; height?: number } {
+  if (size === undefined || size === 'auto') return {};
+  const match = /^(\d{1,5})x(\d{1,5})$/.exec(size);
+  if (!match) {
+    throw new ApiError(
+      400,
+      'invalid_request',
+      `size: ${JSON.stringify(size)} must look like "512x512" or be "auto"`,
+      {
+        field: 'size',
+      },
+    );
+  }
+  return { width: Number(match[1]), height: Number(match[2]) };
+}
+
+openai.post('/', async (c) => {
+  const config = c.var.config;
+  const body = await readJson(c, OpenAiImageRequest, config.MAX_BODY_BYTES);
+  const request = nativeRequest(
+    {
+      prompt: body.prompt,
+      model: body.model !== undefined && OPENAI_MODELS.test(body.model) ? undefined : body.model,
+      n: body.n,
+      ...parseSize(body.size),
+      output_format: body.output_format,
+      negative_prompt: body.negative_prompt,
+      steps: body.steps,
+      guidance_scale: body.guidance_scale,
+      scheduler: body.scheduler,
+      seed: body.seed,
+    },
+    CLIENT_NAMES,
+  );
+  const outcome = await withClientNames(CLIENT_NAMES, async () =>
+    runGeneration(
+      { env: c.env, config, waitUntil: (p) => c.executionCtx.waitUntil(p) },
+      await prepareGeneration(config, request),
+      { jobId: crypto.randomUUID() },
+    ),
+  );
+  const base = baseUrl(c);
+  const data = await Promise.all(
+    outcome.images.map(async (image) => ({
+      ...(body.response_format === 'b64_json'
+        ? { b64_json: toBase64(await imageBytes(c.env.IMAGES, image)) }
+        : { url: `${base}/i/${image.objectKey}` }),
+      revised_prompt: outcome.generation.prompt.text,
+      seed: image.seed,
+    })),
+  );
+  c.header('X-Cache', outcome.cache);
+  return c.json({
+    created: Math.floor(Date.now() / 1000),
+    data,
+    output_format: outcome.generation.outputFormat,
+    size: `${outcome.generation.width}x${outcome.generation.height}`,
+  });
+});

@@ -1,0 +1,49 @@
+// POST /v1/tokenize: how a prompt tokenizes for a model, exactly as a generation would see it:
+// A1111 emphasis weights, 75-token chunks, counts, and each token's text.
+import { tokenizeWeighted } from '@latent-edge/shared/prompt/prompt-chunks';
+import { PromptError } from '@latent-edge/shared/prompt/prompt-errors';
+import { LIMITS } from '@latent-edge/shared/protocol/limits';
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { SMALL_BODY_BYTES } from '../config/edge-config.ts';
+import type { AppEnv } from '../env.ts';
+import { findModel } from '../generation/served-models.ts';
+import { ApiError } from '../http/api-error.ts';
+import { readJson } from '../http/read-json.ts';
+
+export const tokenize = new Hono<AppEnv>();
+
+const TokenizeRequest = z.strictObject({
+  prompt: z.string().max(LIMITS.promptChars),
+  model: z.string().min(1).max(100).optional(),
+});
+
+tokenize.post('/', async (c) => {
+  const request = await readJson(c, TokenizeRequest, SMALL_BODY_BYTES);
+  const model = findModel(c.var.config, request.model);
+  const tokenizer = model.tokenizer();
+  let result: ReturnType<typeof tokenizeWeighted>;
+  try {
+    result = tokenizeWeighted(tokenizer, request.prompt, { field: 'prompt' });
+  } catch (error) {
+    if (error instanceof PromptError)
+      throw new ApiError(400, 'invalid_request', error.message, { field: 'prompt' });
+    throw error;
+  }
+  const special = new Set([tokenizer.bos, tokenizer.eos, tokenizer.pad]);
+  return c.json({
+    model: model.config.id,
+    revision: model.revision,
+    token_count: result.tokenCount,
+    token_limit: LIMITS.maxPromptChunks * (tokenizer.maxLength - 2),
+    truncated: false,
+    chunks: result.chunks.map((chunk) => ({
+      ids: chunk.ids,
+      weights: chunk.weights,
+      tokens: chunk.ids
+        .map((id, i) => ({ id, i }))
+        .filter(({ id, i }) => i > 0 && !special.has(id))
+        .map(({ id, i }) => ({ text: tokenizer.idToToken(id) ?? '', weight: chunk.weights[i] })),
+    })),
+  });
+});

@@ -1,0 +1,237 @@
+// A fake gpu-worker for the edge tests, plugged in as Miniflare's outbound service: every fetch
+// the Worker makes lands here, in Node. It speaks the real protocol with the shared code: it
+// verifies the signature, decodes the envelope, validates the job with the shared schema and
+// checks chunk and embedding sizes, then answers a real envelope with real PNGs (one colour per
+// seed) and fresh embeddings. Anything wrong is refused the way the real worker refuses it, so
+// an edge bug fails the test. Behaviour depends on the host name:
+//   down-*.gpu.test → 503 with Retry-After (a full queue);  hang-*.gpu.test → never answers in time;
+//   any other *.gpu.test → a worker that works.
+// It also plays webhook receivers: https://*.hooks.test records each delivery (fail-*.hooks.test
+// answers 500). The tests read what arrived from http://control.gpu.test/calls?prompt=…,
+// /cancels?job=… and /webhooks?job=… .
+
+import { type Request, Response } from 'miniflare';
+import {
+  ReplayGuard,
+  SIGNATURE_HEADER,
+  TIMESTAMP_HEADER,
+  verifyRequest,
+} from '../../../shared/src/crypto/request-signing.ts';
+import {
+  decodeEnvelope,
+  ENVELOPE_CONTENT_TYPE,
+  encodeEnvelope,
+} from '../../../shared/src/protocol/envelope.ts';
+import { GpuJob, type GpuResult } from '../../../shared/src/protocol/gpu-job.ts';
+import { solidPng } from './png.ts';
+
+export const TEST_GPU_SECRET = 'test-gpu-shared-secret-0123456789abcdef';
+export const TEST_CACHE_KEY_SECRET = 'test-cache-key-secret-0123456789abcdef';
+export const TEST_WEBHOOK_SECRET = 'test-webhook-secret-0123456789abcdefgh';
+/** The tiny model's text encoder width (hidden size) and ids per chunk. */
+const HIDDEN = 64;
+const CHUNK_IDS = 77;
+
+export interface ReceivedJob {
+  host: string;
+  job_id: string;
+  prompt_text?: string;
+  seeds: number[];
+  width: number;
+  height: number;
+  steps: number;
+  scheduler: string;
+  /** Whether the job carried cached embeddings for the prompt / negative prompt. */
+  prompt_embedding: boolean;
+  negative_prompt_embedding: boolean;
+  init_image_bytes?: number;
+  /** How the fake answered: 200, or the error status. */
+  status: number;
+}
+
+const received: ReceivedJob[] = [];
+const cancels: { host: string; job_id: string }[] = [];
+const replayGuards = new Map<string, ReplayGuard>();
+const webhooks: {
+  host: string;
+  path: string;
+  headers: Record<string, string>;
+  body: string;
+  job_id?: string;
+}[] = [];
+
+function error(
+  status: number,
+  code: string,
+  message: string,
+  headers: Record<string, string> = {},
+): Response {
+  return new Response(JSON.stringify({ error: { code, message } }), {
+    status,
+    headers: { 'Content-Type': 'application/json', ...headers },
+  });
+}
+
+async function verified(request: Request, host: string, body: Uint8Array): Promise<string | undefined> {
+  const guard = replayGuards.get(host) ?? new ReplayGuard();
+  replayGuards.set(host, guard);
+  const result = await verifyRequest(
+    TEST_GPU_SECRET,
+    body,
+    request.headers.get(TIMESTAMP_HEADER),
+    request.headers.get(SIGNATURE_HEADER),
+    { replayGuard: guard },
+  );
+  return result.ok ? undefined : result.reason;
+}
+
+/** Colour of a seed's image, so different seeds give different bytes. */
+function seedColour(seed: number): [number, number, number] {
+  return [seed % 251, (seed * 7) % 253, (seed * 13) % 255];
+}
+
+function embedding(chunks: number): Float32Array {
+  const values = new Float32Array(chunks * CHUNK_IDS * HIDDEN);
+  for (let i = 0; i < values.length; i++) values[i] = Math.sin(i);
+  return values;
+}
+
+async function generate(request: Request, host: string): Promise<Response> {
+  if (request.headers.get('Content-Type') !== ENVELOPE_CONTENT_TYPE) {
+    return error(415, 'unsupported_media_type', `expected ${ENVELOPE_CONTENT_TYPE}`);
+  }
+  const body = new Uint8Array(await request.arrayBuffer());
+  const refused = await verified(request, host, body);
+  if (refused) return error(401, 'unauthorized', `request signature rejected: ${refused}`);
+  const { head, parts } = decodeEnvelope(body);
+  const parsed = GpuJob.safeParse(head);
+  if (!parsed.success) return error(400, 'invalid_request', parsed.error.issues[0].message);
+  const job = parsed.data;
+  const record: ReceivedJob = {
+    host,
+    job_id: job.job_id,
+    prompt_text: job.prompt_text,
+    seeds: job.seeds,
+    width: job.width,
+    height: job.height,
+    steps: job.steps,
+    scheduler: job.scheduler,
+    prompt_embedding: job.prompt.embedding !== undefined,
+    negative_prompt_embedding: job.negative_prompt.embedding !== undefined,
+    init_image_bytes: job.init_image ? parts[job.init_image]?.length : undefined,
+    status: 200,
+  };
+  received.push(record);
+  const refuse = (status: number, code: string, message: string, headers?: Record<string, string>) => {
+    record.status = status;
+    return error(status, code, message, headers);
+  };
+  if (host.startsWith('down-')) return refuse(503, 'queue_full', 'the queue is full', { 'Retry-After': '2' });
+  if (host.startsWith('hang-')) {
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    return refuse(504, 'deadline_exceeded', 'too slow');
+  }
+  if (job.model !== 'tiny-sd') return refuse(404, 'unknown_model', `model "${job.model}" is not served here`);
+  for (const [name, prompt] of [
+    ['prompt', job.prompt],
+    ['negative_prompt', job.negative_prompt],
+  ] as const) {
+    if (prompt.chunks.some((c) => c.ids.length !== CHUNK_IDS)) {
+      return refuse(400, 'invalid_request', `${name}: each chunk must hold ${CHUNK_IDS} ids`);
+    }
+    if (prompt.embedding !== undefined) {
+      const bytes = parts[prompt.embedding];
+      if (bytes?.length !== prompt.chunks.length * CHUNK_IDS * HIDDEN * 4) {
+        return refuse(400, 'invalid_request', `${name}.embedding: wrong size ${bytes?.length}`);
+      }
+    }
+  }
+  if (job.init_image !== undefined && !parts[job.init_image]) {
+    return refuse(400, 'invalid_request', 'init_image: the envelope has no such part');
+  }
+
+  const out: Record<string, Uint8Array> = {};
+  const images = job.seeds.map((seed, i) => {
+    out[`image${i}`] = solidPng(job.width, job.height, seedColour(seed));
+    return { seed, part: `image${i}`, content_type: 'image/png', width: job.width, height: job.height };
+  });
+  const cached = job.prompt.embedding !== undefined && job.negative_prompt.embedding !== undefined;
+  let embeddings: GpuResult['embeddings'];
+  if (job.return_embeddings && !cached) {
+    const prompt = embedding(job.prompt.chunks.length);
+    const negative = embedding(job.negative_prompt.chunks.length);
+    out.prompt_embedding = new Uint8Array(prompt.buffer);
+    out.negative_prompt_embedding = new Uint8Array(negative.buffer);
+    embeddings = {
+      prompt: { part: 'prompt_embedding', shape: [prompt.length / HIDDEN, HIDDEN] },
+      negative_prompt: { part: 'negative_prompt_embedding', shape: [negative.length / HIDDEN, HIDDEN] },
+    };
+  }
+  const result: GpuResult = {
+    job_id: job.job_id,
+    model: job.model,
+    revision: job.revision ?? 'fake-revision',
+    images,
+    timings_ms: { queued: 0, encode: 1, denoise: 2, decode: 1, image: 1, total: 5 },
+    embeddings_cached: cached,
+    embeddings,
+  };
+  return new Response(encodeEnvelope(result, out), { headers: { 'Content-Type': ENVELOPE_CONTENT_TYPE } });
+}
+
+async function cancel(request: Request, host: string, jobId: string): Promise<Response> {
+  const refused = await verified(request, host, new Uint8Array(await request.arrayBuffer()));
+  if (refused) return error(401, 'unauthorized', `request signature rejected: ${refused}`);
+  cancels.push({ host, job_id: jobId });
+  return new Response(JSON.stringify({ id: jobId, state: 'cancelled' }), {
+    headers: { 'Content-Type': 'application/json' },
+  });
+}
+
+async function webhook(request: Request, url: URL): Promise<Response> {
+  const body = await request.text();
+  let jobId: string | undefined;
+  try {
+    jobId = (JSON.parse(body) as { id?: string }).id;
+  } catch {
+    jobId = undefined;
+  }
+  webhooks.push({
+    host: url.hostname,
+    path: url.pathname,
+    headers: Object.fromEntries(request.headers),
+    body,
+    job_id: jobId,
+  });
+  const failing = url.hostname.startsWith('fail-');
+  return new Response(failing ? 'nope' : 'ok', { status: failing ? 500 : 200 });
+}
+
+function control(url: URL): Response {
+  const prompt = url.searchParams.get('prompt');
+  const job = url.searchParams.get('job');
+  let body: unknown[];
+  if (url.pathname === '/cancels') body = cancels.filter((c) => c.job_id === job);
+  else if (url.pathname === '/webhooks') body = webhooks.filter((w) => w.job_id === job);
+  else {
+    body = received.filter(
+      (r) => (prompt === null || r.prompt_text === prompt) && (job === null || r.job_id === job),
+    );
+  }
+  return new Response(JSON.stringify(body), { headers: { 'Content-Type': 'application/json' } });
+}
+
+export async function fakeGpuWorker(request: Request): Promise<Response> {
+  const url = new URL(request.url);
+  if (url.hostname === 'control.gpu.test') return control(url);
+  if (url.hostname.endsWith('.hooks.test') && request.method === 'POST') return webhook(request, url);
+  if (!url.hostname.endsWith('.gpu.test')) {
+    return error(502, 'no_network', `the edge tests reach no network; ${request.method} ${request.url}`);
+  }
+  const host = url.hostname;
+  if (request.method === 'POST' && url.pathname === '/v1/generate') return generate(request, host);
+  const cancelPath = /^\/v1\/jobs\/([^/]+)$/.exec(url.pathname);
+  if (request.method === 'DELETE' && cancelPath)
+    return cancel(request, host, decodeURIComponent(cancelPath[1]));
+  return error(404, 'not_found', `no route ${request.method} ${url.pathname}`);
+}

@@ -1,0 +1,91 @@
+// Helpers for the edge tests, inside workerd: API keys written to the real local KV the way
+// infra/keys/keys.ts writes them, requests through the Worker's front door (SELF), and what the
+// fake gpu-worker received (it runs in Node as the outbound service; see test/node).
+import { env, SELF } from 'cloudflare:test';
+import { type ApiKeyRecord, generateApiKey, newApiKeyRecord } from '../../src/auth/api-key.ts';
+
+export const ORIGIN = 'https://edge.test';
+
+export async function createApiKey(
+  options: { rateLimit?: ApiKeyRecord['rate_limit']; revoked?: boolean } = {},
+) {
+  const key = generateApiKey();
+  const record = await newApiKeyRecord(key, 'test key', options.rateLimit);
+  if (options.revoked) record.revoked_at = new Date().toISOString();
+  await env.API_KEYS.put(record.hash, JSON.stringify(record), { metadata: record });
+  return { key, record };
+}
+
+export function call(path: string, init: RequestInit & { key?: string } = {}): Promise<Response> {
+  const { key, ...rest } = init;
+  const headers = new Headers(rest.headers);
+  if (key) headers.set('Authorization', `Bearer ${key}`);
+  return SELF.fetch(`${ORIGIN}${path}`, { ...rest, headers });
+}
+
+export function postJson(path: string, body: unknown, key: string, headers: Record<string, string> = {}) {
+  return call(path, {
+    method: 'POST',
+    key,
+    headers: { 'Content-Type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
+}
+
+export interface ReceivedJob {
+  host: string;
+  job_id: string;
+  prompt_text?: string;
+  seeds: number[];
+  width: number;
+  height: number;
+  steps: number;
+  scheduler: string;
+  prompt_embedding: boolean;
+  negative_prompt_embedding: boolean;
+  init_image_bytes?: number;
+  status: number;
+}
+
+/** Jobs the fake gpu-workers received whose prompt text is `prompt`. */
+export async function gpuCalls(prompt: string): Promise<ReceivedJob[]> {
+  const response = await fetch(`http://control.gpu.test/calls?prompt=${encodeURIComponent(prompt)}`);
+  return response.json();
+}
+
+export async function gpuCancels(jobId: string): Promise<{ host: string; job_id: string }[]> {
+  const response = await fetch(`http://control.gpu.test/cancels?job=${encodeURIComponent(jobId)}`);
+  return response.json();
+}
+
+export interface ReceivedWebhook {
+  host: string;
+  path: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** Webhook deliveries the fake receivers got for a job. */
+export async function webhooksFor(jobId: string): Promise<ReceivedWebhook[]> {
+  const response = await fetch(`http://control.gpu.test/webhooks?job=${encodeURIComponent(jobId)}`);
+  return response.json();
+}
+
+/** Polls until `check` returns a value, up to ~5 s. */
+export async function eventually<T>(check: () => Promise<T | undefined>): Promise<T> {
+  for (let i = 0; i < 100; i++) {
+    const value = await check();
+    if (value !== undefined) return value;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error('condition not met in time');
+}
+
+/** A prompt no other test uses, so the fake's records and the caches are this test's own. */
+export function uniquePrompt(text: string): string {
+  return `${text} ${crypto.randomUUID().slice(0, 8)}`;
+}
+
+export interface ErrorBody {
+  error: { code: string; message: string; field?: string };
+}

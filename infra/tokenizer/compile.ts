@@ -1,0 +1,134 @@
+// `npm run build:tokenizers`: compiles the tokenizer/ folder of every model in wrangler.toml's
+// MODELS into edge/generated/<id>.tokenizer.bin (the compact form the Worker loads in under a
+// millisecond) and writes edge/generated/models.ts, which imports each blob and records the
+// model's revision (a hash of its files, the same one the gpu-worker computes), so the edge puts
+// the right revision into every cache key and job. Files are rewritten only when their bytes
+// change, so running it again is free and leaves the checkout clean.
+//
+// wrangler.toml's [build] runs this before `wrangler dev` and `wrangler deploy`; the edge test
+// project runs it as a global setup. A model folder that is absent (an edge built without the
+// weights) keeps its committed blob, provided MODELS pins its `revision`.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { experimental_readRawConfig } from 'wrangler';
+import { modelRevision } from '../../gpu-worker/src/model/model-revision.ts';
+import { readTokenizerDir } from '../../shared/src/node/tokenizer-dir.ts';
+import { compileTokenizer } from '../../shared/src/tokenizer/compiled-tokenizer.ts';
+import { readTokenizerFiles } from '../../shared/src/tokenizer/tokenizer-files.ts';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+
+interface ModelSource {
+  id: string;
+  /** Model folder, relative to the repository root. */
+  source?: string;
+  /** Pinned revision; computed from `source` when absent. */
+  revision?: string;
+}
+
+export interface CompileOptions {
+  configPath?: string;
+  outDir?: string;
+  log?: (message: string) => void;
+}
+
+export interface CompiledModel {
+  id: string;
+  revision: string;
+  blobPath: string;
+}
+
+/** Writes `bytes` to `path` unless the file already holds exactly them; true when written. */
+function writeIfChanged(path: string, bytes: Uint8Array | string): boolean {
+  const next = typeof bytes === 'string' ? Buffer.from(bytes) : Buffer.from(bytes);
+  if (existsSync(path) && readFileSync(path).equals(next)) return false;
+  writeFileSync(path, next);
+  return true;
+}
+
+function readModelSources(configPath: string): ModelSource[] {
+  const { rawConfig } = experimental_readRawConfig({ config: configPath });
+  const models = (rawConfig.vars as Record<string, unknown> | undefined)?.MODELS;
+  if (!Array.isArray(models) || models.length === 0) {
+    throw new Error(`${configPath}: [vars] MODELS must list at least one model`);
+  }
+  return models.map((entry, i) => {
+    const model = entry as ModelSource;
+    if (typeof model.id !== 'string' || !/^[A-Za-z0-9._-]{1,64}$/.test(model.id)) {
+      throw new Error(`${configPath}: MODELS[${i}].id must be 1-64 letters, digits, . _ or -`);
+    }
+    return model;
+  });
+}
+
+/** The previously generated revision of a model, when its folder is not here to hash. */
+function committedRevision(modulePath: string, id: string): string | undefined {
+  if (!existsSync(modulePath)) return undefined;
+  const line = readFileSync(modulePath, 'utf8')
+    .split('\n')
+    .find((l) => l.includes(`id: ${JSON.stringify(id)}`));
+  return line?.match(/revision: "([^"]+)"/)?.[1];
+}
+
+export async function compileModelTokenizers(options: CompileOptions = {}): Promise<CompiledModel[]> {
+  const configPath = options.configPath ?? join(ROOT, 'wrangler.toml');
+  const outDir = options.outDir ?? join(ROOT, 'edge/generated');
+  const log = options.log ?? ((message: string) => console.log(`[build:tokenizers] ${message}`));
+  mkdirSync(outDir, { recursive: true });
+  const modulePath = join(outDir, 'models.ts');
+
+  const compiled: CompiledModel[] = [];
+  for (const model of readModelSources(configPath)) {
+    const blobPath = join(outDir, `${model.id}.tokenizer.bin`);
+    const dir = model.source ? resolve(ROOT, model.source) : undefined;
+    let revision = model.revision;
+    if (dir && existsSync(join(dir, 'tokenizer'))) {
+      const blob = compileTokenizer(readTokenizerFiles(readTokenizerDir(join(dir, 'tokenizer'))));
+      const written = writeIfChanged(blobPath, blob);
+      revision ??= await modelRevision(dir);
+      log(`${model.id}@${revision}: ${blob.length} bytes${written ? ', written' : ', unchanged'}`);
+    } else {
+      revision ??= committedRevision(modulePath, model.id);
+      if (!existsSync(blobPath) || !revision) {
+        throw new Error(
+          `model "${model.id}": no tokenizer folder at ${dir ?? '(no source)'}/tokenizer and no committed ` +
+            `${blobPath} with a known revision; set MODELS.source, or MODELS.revision and keep the blob`,
+        );
+      }
+      log(`${model.id}@${revision}: model folder absent, keeping ${blobPath}`);
+    }
+    compiled.push({ id: model.id, revision, blobPath });
+  }
+
+  const imports = compiled.map((m, i) => `import tokenizer${i} from './${m.id}.tokenizer.bin';`);
+  const entries = compiled.map(
+    (m, i) =>
+      `  { id: ${JSON.stringify(m.id)}, revision: ${JSON.stringify(m.revision)}, tokenizer: tokenizer${i} },`,
+  );
+  const source = [
+    '// Generated by infra/tokenizer/compile.ts (npm run build:tokenizers) from wrangler.toml MODELS.',
+    '// Do not edit: each model compiled tokenizer and its revision (a hash of the model files).',
+    ...imports,
+    '',
+    'export interface CompiledModel {',
+    '  id: string;',
+    '  revision: string;',
+    '  tokenizer: ArrayBuffer;',
+    '}',
+    '',
+    'export const COMPILED_MODELS: readonly CompiledModel[] = [',
+    ...entries,
+    '];',
+    '',
+  ].join('\n');
+  writeIfChanged(modulePath, source);
+  return compiled;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  compileModelTokenizers().catch((error: Error) => {
+    console.error(`[build:tokenizers] ${error.message}`);
+    process.exit(1);
+  });
+}
