@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
 import { defineConfig } from 'vitest/config';
+import { FAKE_DISCORD_BINDINGS, withFakeDiscord } from './edge/test/node/fake-discord.ts';
 import {
   fakeGpuWorker,
   TEST_CACHE_KEY_SECRET,
@@ -44,9 +45,26 @@ export default defineConfig({
             'infra/**/*.test.ts',
             'test/**/*.test.ts',
           ],
-          exclude: ['**/*.reference.test.ts', '**/*.workerd.test.ts', '**/node_modules/**'],
+          exclude: [
+            '**/*.reference.test.ts',
+            '**/*.workerd.test.ts',
+            '**/*.e2e.test.ts',
+            '**/node_modules/**',
+          ],
           // Real sessions and child processes on 2 shared cores: generous, never a timing assertion.
           testTimeout: 120_000,
+        },
+      },
+      {
+        // The local stack `npm start` runs (infra/dev/stack.ts): the real gpu-worker and the edge
+        // under `wrangler dev`, on loopback ports, driven over HTTP. One file, one stack; starting
+        // and restarting wrangler dev dominates its time.
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.e2e.test.ts'],
+          exclude: ['**/node_modules/**'],
+          testTimeout: 180_000,
+          hookTimeout: 300_000,
         },
       },
       {
@@ -71,7 +89,8 @@ export default defineConfig({
       {
         // The edge Worker inside workerd with wrangler.toml's real bindings (local R2, KV, Durable
         // Objects, Queues). Its fetches to gpu-workers reach a fake worker in Node that speaks the
-        // real signed protocol (edge/test/node/fake-gpu-worker.ts).
+        // real signed protocol (edge/test/node/fake-gpu-worker.ts); those to Discord, a fake
+        // Discord REST API that records them (edge/test/node/fake-discord.ts).
         plugins: [
           cloudflareTest({
             main: './edge/src/index.ts',
@@ -82,8 +101,9 @@ export default defineConfig({
                 CACHE_KEY_SECRET: TEST_CACHE_KEY_SECRET,
                 WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
                 GPU_WORKERS: 'http://gpu-a.gpu.test,http://gpu-b.gpu.test',
+                ...FAKE_DISCORD_BINDINGS,
               },
-              outboundService: fakeGpuWorker,
+              outboundService: withFakeDiscord(fakeGpuWorker),
             },
           }),
         ],

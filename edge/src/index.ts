@@ -1,8 +1,10 @@
-// The edge Worker: wrangler.toml's `main`. Public image and share routes; the native API and the
-// OpenAI- and AUTOMATIC1111-compatible ones behind an API key and its rate limit; one error path;
-// the JOBS queue consumer; and the Durable Object classes the bindings name.
+// The edge Worker: wrangler.toml's `main`. Public image and share routes; Discord's interactions
+// endpoint (signed by Discord, not an API key); the native API and the OpenAI- and
+// AUTOMATIC1111-compatible ones behind an API key and its rate limit; one error path; the JOBS
+// queue consumer; and the Durable Object classes the bindings name.
 import { Hono } from 'hono';
 import { edgeConfig } from './config/edge-config.ts';
+import { discordInteractions } from './discord/interactions.ts';
 import type { AppEnv } from './env.ts';
 import { handleQueue } from './jobs/queue-consumer.ts';
 import type { QueueMessage } from './jobs/queue-message.ts';
@@ -31,6 +33,7 @@ app.use(async (c, next) => {
 
 app.route('/i', serveImage);
 app.route('/p', sharePage);
+app.route('/discord', discordInteractions);
 
 app.use('/v1/*', requireApiKey, rateLimit);
 app.use('/sdapi/*', requireApiKey, rateLimit);

@@ -2,6 +2,7 @@
 // here, once per isolate. A bad value answers every request with a 500 naming the variable, the
 // value and the rule, rather than failing later in a way that looks like the client's fault.
 import { z } from 'zod';
+import { DISCORD_CONFIG } from '../discord/discord-config.ts';
 import { ApiError } from '../http/api-error.ts';
 import { ModelConfig } from './model-config.ts';
 
@@ -49,6 +50,8 @@ export const EdgeConfig = z.object({
   CACHE_KEY_SECRET: secret('CACHE_KEY_SECRET'),
   /** Optional: without it, webhooks are off. */
   WEBHOOK_SECRET: secret('WEBHOOK_SECRET').optional(),
+  /** Discord /imagine (edge/src/discord/discord-config.ts). */
+  ...DISCORD_CONFIG,
 });
 
 export type EdgeConfig = z.output<typeof EdgeConfig>;

@@ -3,6 +3,7 @@
 // a growing delay; any other failure, or the last retry, fails the job. The outcome is recorded
 // in the job's JobState before the message is acknowledged.
 import { edgeConfig } from '../config/edge-config.ts';
+import { runDiscordJob } from '../discord/run-discord-job.ts';
 import { imagesResponse } from '../generation/images-response.ts';
 import { runGeneration } from '../generation/run-generation.ts';
 import { toApiError } from '../http/api-error.ts';
@@ -71,6 +72,8 @@ export async function handleQueue(
       const result = await deliverWebhook(env, edgeConfig(env), body.job_id);
       if (result.delivered || result.final || message.attempts >= MAX_WEBHOOK_ATTEMPTS) message.ack();
       else message.retry({ delaySeconds: backoffSeconds(message.attempts) });
+    } else if (body.type === 'discord') {
+      await runDiscordJob(message, body, env, ctx);
     } else {
       // A message of a type this version does not know (e.g. from a newer deploy): drop it.
       message.ack();

@@ -3,6 +3,7 @@
 // init image is too large for a message (128 KB) and waits in R2 under `inputs/<sha256>`
 // (content-addressed, so jobs sharing an image share the object; an R2 lifecycle rule on the
 // `inputs/` prefix removes them, see edge/README.md).
+import type { DiscordMessage } from '../discord/discord-job.ts';
 import type { PreparedGeneration } from '../generation/prepare-generation.ts';
 
 export interface GenerateMessage {
@@ -17,7 +18,8 @@ export interface WebhookMessage {
   job_id: string;
 }
 
-export type QueueMessage = GenerateMessage | WebhookMessage;
+/** Discord interactions' jobs (edge/src/discord/discord-job.ts). */
+export type QueueMessage = GenerateMessage | WebhookMessage | DiscordMessage;
 
 export function initImageKey(sha256: string): string {
   return `inputs/${sha256}`;

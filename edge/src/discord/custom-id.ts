@@ -1,0 +1,28 @@
+// What a button does, written into its custom_id (1-100 characters, unique within a message;
+// SD-NOTES §5.5). Image buttons carry the image's 64-hex key: its R2 object holds every parameter
+// that made it, so a click needs no other state. Delete carries the id of the user who asked,
+// the only one it obeys. Users cannot edit a custom_id: Discord signs what our message holds.
+
+export type ButtonAction =
+  | { kind: 'reroll' | 'variations' | 'same_seed'; key: string }
+  | { kind: 'delete'; owner: string };
+
+const PREFIX = { reroll: 'reroll', variations: 'vary', same_seed: 'seed', delete: 'delete' } as const;
+const IMAGE_BUTTON = /^(reroll|vary|seed):([0-9a-f]{64})$/;
+const DELETE_BUTTON = /^delete:(\d{1,20})$/;
+
+export function customId(action: ButtonAction): string {
+  return action.kind === 'delete'
+    ? `${PREFIX.delete}:${action.owner}`
+    : `${PREFIX[action.kind]}:${action.key}`;
+}
+
+export function parseCustomId(id: string): ButtonAction | undefined {
+  const image = IMAGE_BUTTON.exec(id);
+  if (image) {
+    const kind = image[1] === 'reroll' ? 'reroll' : image[1] === 'vary' ? 'variations' : 'same_seed';
+    return { kind, key: image[2] };
+  }
+  const remove = DELETE_BUTTON.exec(id);
+  return remove ? { kind: 'delete', owner: remove[1] } : undefined;
+}

@@ -1,0 +1,106 @@
+// The JOBS queue consumer's part for Discord. A generation:
+//   1. starts only if, worst case, it is delivered while the interaction token lives; otherwise
+//      the reply says so and nothing runs;
+//   2. runs like any other (result cache, embedding cache, gpu-worker, R2), its gpu-worker
+//      attempts capped so two of them fit in the token's life;
+//   3. goes back to the queue when every gpu-worker is busy, only while a later start still fits;
+//   4. is delivered: the deferred reply edited (/imagine) or a follow-up posted (a button), with
+//      the images, or with a readable reason when it failed.
+// A delete removes the message a Delete button sits on. Discord being briefly unavailable sends
+// the message back to the queue (the images are cached by then, so a retry only delivers).
+import { edgeConfig } from '../config/edge-config.ts';
+import { runGeneration } from '../generation/run-generation.ts';
+import { toApiError } from '../http/api-error.ts';
+import type { QueueMessage } from '../jobs/queue-message.ts';
+import type { DiscordGenerateMessage, DiscordMessage } from './discord-job.ts';
+import {
+  createFollowup,
+  DiscordApiError,
+  type DiscordRest,
+  deleteOriginal,
+  editOriginal,
+} from './discord-rest.ts';
+import { failureReason, TOO_LATE } from './failure-reason.ts';
+import { failureMessage, imageMessage, type MessageBody } from './image-message.ts';
+import { attemptTimeoutMs, finishesInTime, tokenExpiresAt } from './token-life.ts';
+
+/** Queue deliveries of one Discord job before it fails for good. */
+const MAX_ATTEMPTS = 5;
+/** Seconds before retry n: 5, 10, 20, 40 (shorter than API jobs': the token is ticking). */
+const discordBackoffSeconds = (attempt: number) => 5 * 2 ** (attempt - 1);
+
+function deliver(rest: DiscordRest, job: DiscordGenerateMessage, body: MessageBody): Promise<void> {
+  return job.delivery === 'edit_original'
+    ? editOriginal(rest, job.interaction, body)
+    : createFollowup(rest, job.interaction, body);
+}
+
+/** What to tell the user, or when to try again (the job goes back to the queue). */
+async function generate(
+  job: DiscordGenerateMessage,
+  attempts: number,
+  env: Env,
+  ctx: ExecutionContext,
+): Promise<MessageBody | { retryInSeconds: number }> {
+  const config = edgeConfig(env);
+  const attemptMs = attemptTimeoutMs(config.GPU_TIMEOUT_MS);
+  // 1. The token's life.
+  if (!finishesInTime(job.interaction.id, Date.now(), attemptMs)) {
+    return failureMessage(TOO_LATE, job.delivery === 'follow_up');
+  }
+  try {
+    // 2. The generation.
+    const outcome = await runGeneration(
+      { env, config: { ...config, GPU_TIMEOUT_MS: attemptMs }, waitUntil: (p) => ctx.waitUntil(p) },
+      { generation: job.generation },
+      { jobId: job.job_id },
+    );
+    return imageMessage(outcome.generation, outcome.images, job.base_url, job.user_id);
+  } catch (error) {
+    const failure = toApiError(error);
+    if (failure.status >= 500) console.error(`discord job ${job.job_id}:`, failure.options.cause ?? error);
+    // 3. Busy: later, if later is still in time.
+    const busy = failure.status === 503 || failure.status === 504;
+    const delay = discordBackoffSeconds(attempts);
+    if (
+      busy &&
+      attempts < MAX_ATTEMPTS &&
+      finishesInTime(job.interaction.id, Date.now() + delay * 1000, attemptMs)
+    ) {
+      return { retryInSeconds: delay };
+    }
+    return failureMessage(failureReason(failure), job.delivery === 'follow_up');
+  }
+}
+
+export async function runDiscordJob(
+  message: Message<QueueMessage>,
+  job: DiscordMessage,
+  env: Env,
+  ctx: ExecutionContext,
+): Promise<void> {
+  const rest: DiscordRest = { apiBase: edgeConfig(env).DISCORD_API_BASE, baseUrl: job.base_url };
+  try {
+    if (job.action === 'delete') {
+      await deleteOriginal(rest, job.interaction);
+    } else {
+      const outcome = await generate(job, message.attempts, env, ctx);
+      if ('retryInSeconds' in outcome) return message.retry({ delaySeconds: outcome.retryInSeconds });
+      // 4. Delivery.
+      await deliver(rest, job, outcome);
+    }
+  } catch (error) {
+    if (!(error instanceof DiscordApiError)) throw error;
+    const delay = Math.ceil(error.retryAfterSeconds ?? discordBackoffSeconds(message.attempts));
+    const alive = Date.now() + delay * 1000 < tokenExpiresAt(job.interaction.id);
+    if (error.retryable && alive && message.attempts < MAX_ATTEMPTS) {
+      console.warn(`${error.message}; retrying in ${delay} s`);
+      return message.retry({ delaySeconds: delay });
+    }
+    // Nothing more can be said to the user: the token expired or the message was deleted (the
+    // user's doing), or Discord refused the call (ours).
+    if (error.gone) console.warn(`${error.message}; giving up`);
+    else console.error(error.message);
+  }
+  message.ack();
+}

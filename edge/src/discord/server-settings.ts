@@ -1,0 +1,36 @@
+// What /imagine uses in one server: DISCORD_DEFAULTS, overridden by the server's own
+// DISCORD_SERVERS entry, with the model resolved against MODELS. An id that names no served
+// model is the operator's mistake, so it is a 500 naming the setting, not the user's 400.
+import type { EdgeConfig } from '../config/edge-config.ts';
+import { type ServedModel, servedModels } from '../generation/served-models.ts';
+import { ApiError } from '../http/api-error.ts';
+
+export interface ServerSettings {
+  model: ServedModel;
+  negativePrompt: string;
+  maxSteps: number;
+  /** Images per window for the whole server. */
+  rateLimit: number;
+}
+
+export function serverSettings(config: EdgeConfig, guildId: string | undefined): ServerSettings {
+  const defaults = config.DISCORD_DEFAULTS;
+  const own = config.DISCORD_SERVERS.find((server) => server.guild_id === guildId);
+  const modelId = own?.model ?? defaults.model;
+  const models = servedModels(config);
+  const model = modelId ? models.find((m) => m.config.id === modelId) : models[0];
+  if (!model) {
+    const setting = own ? `DISCORD_SERVERS (guild ${own.guild_id})` : 'DISCORD_DEFAULTS';
+    throw new ApiError(
+      500,
+      'misconfigured',
+      `edge configuration: ${setting}.model: ${JSON.stringify(modelId)} is not one of MODELS`,
+    );
+  }
+  return {
+    model,
+    negativePrompt: own?.negative_prompt ?? defaults.negative_prompt,
+    maxSteps: Math.min(own?.max_steps ?? defaults.max_steps, model.config.max_steps),
+    rateLimit: own?.rate_limit ?? config.DISCORD_SERVER_RATE_LIMIT,
+  };
+}

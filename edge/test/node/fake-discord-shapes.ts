@@ -1,0 +1,97 @@
+// What the fake Discord API checks in a body, after discord-api-docs: a message
+// (resources/message.mdx: content 2000, 10 embeds, 6000 characters of embed text; components/
+// reference.mdx: action rows of at most 5 buttons, custom_id 1-100 characters and unique, link
+// buttons with a url and no custom_id) and an application command (interactions/
+// application-commands.mdx: naming rule, description 1-100, at most 25 options and choices).
+import { z } from 'zod';
+
+const ActionButton = z.strictObject({
+  type: z.literal(2),
+  style: z.union([z.literal(1), z.literal(2), z.literal(3), z.literal(4)]),
+  label: z.string().min(1).max(80),
+  custom_id: z.string().min(1).max(100),
+  disabled: z.boolean().optional(),
+});
+const LinkButton = z.strictObject({
+  type: z.literal(2),
+  style: z.literal(5),
+  label: z.string().min(1).max(80),
+  url: z.url({ protocol: /^https?$/ }),
+});
+const ActionRow = z.strictObject({
+  type: z.literal(1),
+  components: z
+    .array(z.union([ActionButton, LinkButton]))
+    .min(1)
+    .max(5),
+});
+const Embed = z.strictObject({
+  title: z.string().max(256).optional(),
+  url: z.url().optional(),
+  description: z.string().max(4096).optional(),
+  color: z.int().min(0).max(0xffffff).optional(),
+  fields: z
+    .array(
+      z.strictObject({
+        name: z.string().min(1).max(256),
+        value: z.string().min(1).max(1024),
+        inline: z.boolean().optional(),
+      }),
+    )
+    .max(25)
+    .optional(),
+  image: z.strictObject({ url: z.url({ protocol: /^https?$/ }) }).optional(),
+  footer: z.strictObject({ text: z.string().max(2048) }).optional(),
+});
+const MessageBody = z.strictObject({
+  content: z.string().max(2000).optional(),
+  embeds: z.array(Embed).max(10).optional(),
+  components: z.array(ActionRow).max(5).optional(),
+  allowed_mentions: z.strictObject({ parse: z.array(z.enum(['roles', 'users', 'everyone'])) }).optional(),
+  flags: z.int().optional(),
+});
+
+export function messageProblems(body: unknown): string[] {
+  const parsed = MessageBody.safeParse(body);
+  if (!parsed.success) return parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+  const message = parsed.data;
+  const problems: string[] = [];
+  const embedText = (message.embeds ?? []).reduce(
+    (sum, e) =>
+      sum +
+      (e.title?.length ?? 0) +
+      (e.description?.length ?? 0) +
+      (e.footer?.text.length ?? 0) +
+      (e.fields ?? []).reduce((n, f) => n + f.name.length + f.value.length, 0),
+    0,
+  );
+  if (embedText > 6000) problems.push(`embeds: ${embedText} characters of text, above 6000`);
+  const ids = (message.components ?? []).flatMap((row) =>
+    row.components.flatMap((c) => ('custom_id' in c ? [c.custom_id] : [])),
+  );
+  if (new Set(ids).size !== ids.length) problems.push('components: custom_ids are not unique');
+  if (message.content === undefined && !message.embeds?.length && !message.components?.length) {
+    problems.push('empty message');
+  }
+  return problems;
+}
+
+const CommandOption = z.object({
+  type: z.int().min(1).max(11),
+  name: z.string().regex(/^[-_\p{L}\p{N}]{1,32}$/u),
+  description: z.string().min(1).max(100),
+  required: z.boolean().optional(),
+  choices: z
+    .array(z.object({ name: z.string().min(1).max(100), value: z.union([z.string().max(100), z.number()]) }))
+    .max(25)
+    .optional(),
+});
+const Command = z.object({
+  name: z.string().regex(/^[-_\p{Ll}\p{N}]{1,32}$/u),
+  type: z.literal(1),
+  description: z.string().min(1).max(100),
+  options: z.array(CommandOption).max(25).optional(),
+});
+
+/** A bulk overwrite: at most 100 chat-input commands. */
+export const Commands = z.array(Command).max(100);

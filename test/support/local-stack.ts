@@ -1,0 +1,60 @@
+// The local stack of `npm start` (infra/dev/stack.ts) for end-to-end tests: the same code, on
+// free loopback ports, with its secrets, API key and wrangler state in a temporary folder.
+// Output is kept (printed on a failed start, or live with E2E_LOGS=1).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { LocalStack, type StackInfo } from '../../infra/dev/stack.ts';
+import { freePorts } from './free-ports.ts';
+
+const REPO_ROOT = resolve(import.meta.dirname, '../..');
+
+export interface TestStack {
+  stack: LocalStack;
+  info: StackInfo;
+  /** The temporary folder; `state` inside it is wrangler's --persist-to. */
+  dir: string;
+  persistTo: string;
+  logs: () => string;
+  close: () => Promise<void>;
+}
+
+export interface TestStackOptions {
+  edgeVars?: Record<string, string>;
+  gpuEnv?: Record<string, string>;
+}
+
+export async function startTestStack(options: TestStackOptions = {}): Promise<TestStack> {
+  const dir = mkdtempSync(join(tmpdir(), 'latent-edge-e2e-'));
+  const [edgePort, gpuPort] = await freePorts(2);
+  const lines: string[] = [];
+  const persistTo = join(dir, 'state');
+  const stack = new LocalStack({
+    root: REPO_ROOT,
+    edgePort,
+    gpuPort,
+    persistTo,
+    devVarsPath: join(dir, 'dev.vars'),
+    edgeEnvPath: join(dir, 'edge.env'),
+    keyFile: join(dir, 'dev-key'),
+    edgeVars: options.edgeVars,
+    gpuEnv: options.gpuEnv,
+    wranglerLogPath: join(dir, 'wrangler-logs'),
+    onLine: (source, line) => {
+      lines.push(`[${source}] ${line}`);
+      if (process.env.E2E_LOGS) console.log(`[${source}] ${line}`);
+    },
+  });
+  const logs = () => lines.join('\n');
+  const close = async () => {
+    await stack.stop();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    const info = await stack.start();
+    return { stack, info, dir, persistTo, logs, close };
+  } catch (error) {
+    await close();
+    throw new Error(`${(error as Error).message}\n--- stack output ---\n${lines.slice(-60).join('\n')}`);
+  }
+}
