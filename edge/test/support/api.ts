@@ -32,20 +32,10 @@ export function postJson(path: string, body: unknown, key: string, headers: Reco
   });
 }
 
-export interface ReceivedJob {
-  host: string;
-  job_id: string;
-  prompt_text?: string;
-  seeds: number[];
-  width: number;
-  height: number;
-  steps: number;
-  scheduler: string;
-  prompt_embedding: boolean;
-  negative_prompt_embedding: boolean;
-  init_image_bytes?: number;
-  status: number;
-}
+// The record type lives with the fake (Node side); a type-only import is erased in workerd.
+import type { ReceivedJob } from '../node/fake-gpu-worker.ts';
+
+export type { ReceivedJob };
 
 /** Jobs the fake gpu-workers received whose prompt text is `prompt`. */
 export async function gpuCalls(prompt: string): Promise<ReceivedJob[]> {
