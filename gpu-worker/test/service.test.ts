@@ -1,6 +1,6 @@
 // The gpu-worker service as the edge meets it: the real process on a loopback port, real HTTP,
 // signed jobs, the bundled model on CPU.
-import { signRequest } from '@latent-edge/shared/crypto/request-signing';
+import { jobActionMessage, signRequest } from '@latent-edge/shared/crypto/request-signing';
 import { ENVELOPE_CONTENT_TYPE, encodeEnvelope } from '@latent-edge/shared/protocol/envelope';
 import { readGpuResponse } from '@latent-edge/shared/protocol/gpu-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -140,11 +140,14 @@ describe('gpu-worker HTTP API', () => {
     const long = job({ steps: 150 });
     const pending = send(worker.url, long);
     await waitFor(async () => (await metricValue(worker.url, 'latent_edge_running_jobs')) === 1);
-    const body = new Uint8Array(0);
-    const cancel = await fetch(`${worker.url}/v1/jobs/${long.job_id}`, {
-      method: 'DELETE',
-      headers: { ...(await signRequest(TEST_GPU_SECRET, body)) },
-    });
+    const cancelOf = async (id: string) =>
+      fetch(`${worker.url}/v1/jobs/${long.job_id}`, {
+        method: 'DELETE',
+        headers: { ...(await signRequest(TEST_GPU_SECRET, jobActionMessage('cancel', id))) },
+      });
+    // A cancel signed for another job does not cancel this one.
+    expect((await cancelOf('some-other-job')).status).toBe(401);
+    const cancel = await cancelOf(long.job_id);
     expect(cancel.status).toBe(200);
     const response = await pending;
     expect(response.status).toBe(409);

@@ -3,7 +3,7 @@
 // workers the choice is random so load spreads without coordination between isolates. A failed
 // attempt is retried once on another worker with the same job id, so a retry can never produce a
 // second, different set of images; a timed-out attempt is cancelled on its worker.
-import { signRequest } from '@latent-edge/shared/crypto/request-signing';
+import { jobActionMessage, signRequest } from '@latent-edge/shared/crypto/request-signing';
 import {
   type GpuResponse,
   GpuWorkerError,
@@ -104,9 +104,9 @@ export async function sendJob(options: SendJobOptions): Promise<SentJob> {
   });
 }
 
-/** Forwards a cancel to the worker running a job (signed, empty body). True when it was there. */
+/** Forwards a cancel to the worker running a job (empty body; signs the cancel and the job id). */
 export async function cancelJobOnWorker(worker: string, secret: string, jobId: string): Promise<boolean> {
-  const headers = new Headers(Object.entries(await signRequest(secret, new Uint8Array(0))));
+  const headers = new Headers(Object.entries(await signRequest(secret, jobActionMessage('cancel', jobId))));
   const response = await fetch(`${worker}/v1/jobs/${encodeURIComponent(jobId)}`, {
     method: 'DELETE',
     headers,

@@ -12,6 +12,7 @@
 
 import { type Request, Response } from 'miniflare';
 import {
+  jobActionMessage,
   ReplayGuard,
   SIGNATURE_HEADER,
   TIMESTAMP_HEADER,
@@ -72,7 +73,11 @@ function error(
   });
 }
 
-async function verified(request: Request, host: string, body: Uint8Array): Promise<string | undefined> {
+async function verified(
+  request: Request,
+  host: string,
+  body: Uint8Array | string,
+): Promise<string | undefined> {
   const guard = replayGuards.get(host) ?? new ReplayGuard();
   replayGuards.set(host, guard);
   const result = await verifyRequest(
@@ -180,7 +185,9 @@ async function generate(request: Request, host: string): Promise<Response> {
 }
 
 async function cancel(request: Request, host: string, jobId: string): Promise<Response> {
-  const refused = await verified(request, host, new Uint8Array(await request.arrayBuffer()));
+  if ((await request.arrayBuffer()).byteLength > 0)
+    return error(400, 'invalid_request', 'a cancel has no body');
+  const refused = await verified(request, host, jobActionMessage('cancel', jobId));
   if (refused) return error(401, 'unauthorized', `request signature rejected: ${refused}`);
   cancels.push({ host, job_id: jobId });
   return new Response(JSON.stringify({ id: jobId, state: 'cancelled' }), {

@@ -36,6 +36,8 @@ export interface GenerateRequest {
   signal?: AbortSignal;
   /** Called after each denoise step. */
   onStep?: (step: number, total: number) => void;
+  /** Send a preview frame every this many steps to the job's listeners (0 or absent: none). */
+  previewEvery?: number;
 }
 
 export interface GeneratedImage {

@@ -1,7 +1,9 @@
 // The gpu-worker's HTTP API (Hono on Node): signed jobs in, image bytes out, in the binary
-// envelope; cancel; health, readiness and Prometheus metrics. One error path: ServiceError →
+// envelope; a job's progress as server-sent events; cancel; health, readiness and Prometheus
+// metrics. One error path: ServiceError →
 // the shared JSON error shape with its status (and Retry-After when the queue is full).
 import {
+  jobActionMessage,
   ReplayGuard,
   SIGNATURE_HEADER,
   TIMESTAMP_HEADER,
@@ -9,6 +11,7 @@ import {
 } from '@latent-edge/shared/crypto/request-signing';
 import { ENVELOPE_CONTENT_TYPE, encodeEnvelope, float32Bytes } from '@latent-edge/shared/protocol/envelope';
 import type { GpuResult } from '@latent-edge/shared/protocol/gpu-job';
+import { EVENT_STREAM_CONTENT_TYPE } from '@latent-edge/shared/sse/server-sent-events';
 import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Config } from '../config.ts';
@@ -17,7 +20,11 @@ import { Job, type JobOutcome } from '../service/job.ts';
 import type { Metrics } from '../service/metrics.ts';
 import { ServiceError } from '../service/service-error.ts';
 import type { StepBatcher } from '../service/step-batcher.ts';
+import { jobEventStream } from './job-event-stream.ts';
 import { readJob } from './read-job.ts';
+
+/** How long an event stream waits for a job that has not arrived yet. */
+const EVENTS_WAIT_MS = 5000;
 
 export interface WorkerState {
   ready: boolean;
@@ -77,7 +84,34 @@ export function createApp(deps: AppDeps): Hono {
   const { config, models, batchers, metrics, state } = deps;
   const replayGuard = new ReplayGuard();
   const jobs = new Map<string, Job>();
+  /** Event streams opened a moment before their job's POST arrived, waiting for it. */
+  const arrivals = new Map<string, Set<(job: Job) => void>>();
   const app = new Hono();
+
+  const addJob = (job: Job) => {
+    jobs.set(job.id, job);
+    for (const resolve of arrivals.get(job.id) ?? []) resolve(job);
+    arrivals.delete(job.id);
+  };
+
+  /** The job, waiting up to `waitMs` for it to arrive; undefined if it never does. */
+  const findJob = (id: string, waitMs: number, signal: AbortSignal) => {
+    const known = jobs.get(id);
+    if (known) return Promise.resolve(known);
+    return new Promise<Job | undefined>((resolve) => {
+      const waiters = arrivals.get(id) ?? new Set();
+      arrivals.set(id, waiters);
+      const settle = (job: Job | undefined) => {
+        clearTimeout(timer);
+        waiters.delete(settle);
+        if (waiters.size === 0 && arrivals.get(id) === waiters) arrivals.delete(id);
+        resolve(job);
+      };
+      const timer = setTimeout(() => settle(undefined), waitMs);
+      signal.addEventListener('abort', () => settle(undefined), { once: true });
+      waiters.add(settle);
+    });
+  };
 
   const renderError = (c: Context, failure: ServiceError) => {
     metrics.errors.inc({ code: failure.code });
@@ -149,7 +183,7 @@ export function createApp(deps: AppDeps): Hono {
       );
       const batcher = batchers.get(model.id) as StepBatcher;
       batcher.submit(job);
-      jobs.set(job.id, job);
+      addJob(job);
       // A client that goes away cancels its job, which leaves the batch at the next step.
       const onAbort = () => job.cancel();
       c.req.raw.signal.addEventListener('abort', onAbort);
@@ -164,13 +198,32 @@ export function createApp(deps: AppDeps): Hono {
     },
   );
 
+  // The job's progress: where it is now, then every event until it ends. The edge usually opens
+  // this just after sending the job, so a job that has not arrived yet is waited for briefly.
+  app.get('/v1/jobs/:id/events', async (c) => {
+    const id = c.req.param('id');
+    await verify(new TextEncoder().encode(jobActionMessage('events', id)), c.req.raw.headers);
+    const job = await findJob(id, EVENTS_WAIT_MS, c.req.raw.signal);
+    if (!job) throw new ServiceError(404, 'not_found', `no job ${id} is queued or running here`);
+    return new Response(jobEventStream(job, c.req.raw.signal), {
+      headers: {
+        'Content-Type': EVENT_STREAM_CONTENT_TYPE,
+        'Cache-Control': 'no-store',
+        'X-Accel-Buffering': 'no',
+      },
+    });
+  });
+
   app.delete('/v1/jobs/:id', async (c) => {
-    await verify(new Uint8Array(await c.req.arrayBuffer()), c.req.raw.headers);
+    if ((await c.req.arrayBuffer()).byteLength > 0)
+      throw new ServiceError(400, 'invalid_request', 'a cancel has no body');
+    await verify(new TextEncoder().encode(jobActionMessage('cancel', c.req.param('id'))), c.req.raw.headers);
     const job = jobs.get(c.req.param('id'));
     if (!job)
       throw new ServiceError(404, 'not_found', `no job ${c.req.param('id')} is queued or running here`);
     job.cancel();
-    return c.json({ id: job.id, state: 'cancelled' });
+    // The steps done when the cancel arrived: at most the one in flight completes after it.
+    return c.json({ id: job.id, state: 'cancelled', step: job.stepsDone });
   });
 
   app.notFound((c) =>

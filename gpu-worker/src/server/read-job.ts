@@ -87,6 +87,7 @@ export function readJob(body: Uint8Array, models: ReadonlyMap<string, DiffusionM
     strength: job.strength,
     promptText: job.prompt_text,
     negativePromptText: job.negative_prompt_text,
+    previewEvery: job.preview_every,
   };
   try {
     checkGenerateRequest(model, request);

@@ -1,6 +1,8 @@
 // One generation job inside the worker: its request, its images while they denoise, its state,
-// and the promise its HTTP request waits on. Progress is published to listeners (the event
-// stream of a later issue) without the denoise loop waiting for them.
+// and the promise its HTTP request waits on. Progress is published to listeners (the job's event
+// stream) without the denoise loop waiting for them; the latest of each kind is kept, so a
+// listener that arrives late starts from where the job is.
+import type { GpuJobEvent } from '@latent-edge/shared/protocol/job-events';
 import type { DenoisingImage } from '../pipeline/denoise.ts';
 import type { EncodedPrompts } from '../pipeline/encode-prompt.ts';
 import type { GeneratedImage, GenerateRequest } from '../pipeline/generate.ts';
@@ -8,11 +10,7 @@ import { cancelled, deadlineExceeded, type ServiceError } from './service-error.
 
 export type JobState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
 
-export type JobEvent =
-  | { type: 'queued'; position: number }
-  | { type: 'step'; step: number; total: number; elapsedMs: number }
-  | { type: 'done' }
-  | { type: 'failed'; code: string; message: string };
+export type JobEvent = GpuJobEvent;
 
 export interface JobOutcome {
   images: GeneratedImage[];
@@ -38,7 +36,11 @@ export class Job {
   private resolveDone!: (outcome: JobOutcome) => void;
   private rejectDone!: (error: ServiceError | Error) => void;
   private readonly listeners = new Set<(event: JobEvent) => void>();
+  /** The latest event of each type, for listeners that subscribe mid-job. */
+  private readonly latest = new Map<JobEvent['type'], JobEvent>();
   stepsDone = 0;
+  /** A preview frame is being encoded (frames are skipped rather than queued behind it). */
+  previewPending = false;
 
   constructor(
     readonly id: string,
@@ -86,18 +88,37 @@ export class Job {
   }
 
   fail(error: ServiceError | Error): void {
-    if (this.state !== 'cancelled') this.state = 'failed';
-    const code = 'code' in error ? String(error.code) : 'internal';
-    this.emit({ type: 'failed', code, message: error.message });
+    if (this.state === 'cancelled') {
+      this.emit({ type: 'cancelled' });
+    } else {
+      this.state = 'failed';
+      const code = 'code' in error ? String(error.code) : 'internal';
+      this.emit({ type: 'failed', code, message: error.message });
+    }
     this.rejectDone(error);
   }
 
+  get hasListeners(): boolean {
+    return this.listeners.size > 0;
+  }
+
+  /**
+   * Calls `listener` with where the job is now (queue position or last step, last preview, the
+   * end if it came), then with every later event.
+   */
   subscribe(listener: (event: JobEvent) => void): () => void {
+    const order: JobEvent['type'][] = ['queued', 'progress', 'preview', 'done', 'failed', 'cancelled'];
+    for (const type of order) {
+      const event = this.latest.get(type);
+      // A job that has started no longer has a queue position.
+      if (event && !(type === 'queued' && this.latest.has('progress'))) listener(event);
+    }
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
 
   emit(event: JobEvent): void {
+    this.latest.set(event.type, event);
     for (const listener of this.listeners) listener(event);
   }
 }

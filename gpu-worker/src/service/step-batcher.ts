@@ -13,6 +13,8 @@ import {
   prepareImages,
   StageTimer,
 } from '../pipeline/generate.ts';
+import type { LatentRgbMap } from '../pipeline/latent-preview.ts';
+import { previewMapFor, renderPreview } from '../pipeline/preview.ts';
 import type { TextEncoderCache } from '../pipeline/text-encoder-cache.ts';
 import type { Job } from './job.ts';
 import type { Metrics } from './metrics.ts';
@@ -30,13 +32,18 @@ export class StepBatcher {
   private readonly finishing = new Set<Promise<void>>();
   private loop: Promise<void> | undefined;
   private recentJobMs = 0;
+  /** Recent duration of one batched step, for the ETA of a job that has not stepped yet. */
+  private recentStepMs = 0;
+  private readonly previewMap: LatentRgbMap | undefined;
 
   constructor(
     private readonly model: DiffusionModel,
     private readonly options: BatcherOptions,
     private readonly cache: TextEncoderCache,
     private readonly metrics: Metrics,
-  ) {}
+  ) {
+    this.previewMap = previewMapFor(model);
+  }
 
   get queueDepth(): number {
     return this.waiting.length;
@@ -97,8 +104,10 @@ export class StepBatcher {
         const started = performance.now();
         try {
           await denoiseStep(group, (input) => this.model.predictNoise(input));
+          const stepMs = performance.now() - started;
+          this.recentStepMs = this.recentStepMs === 0 ? stepMs : 0.8 * this.recentStepMs + 0.2 * stepMs;
           this.metrics.batchSize.observe({ model: this.model.id }, group.length);
-          this.metrics.stepSeconds.observe({ model: this.model.id }, (performance.now() - started) / 1000);
+          this.metrics.stepSeconds.observe({ model: this.model.id }, stepMs / 1000);
           this.reportProgress(group);
         } catch (error) {
           // The step's jobs fail; the others, and the process, go on.
@@ -143,6 +152,13 @@ export class StepBatcher {
         job.timings.encode = timer.lap();
         this.countEmbeddings(job);
         this.running.push(job);
+        job.emit({
+          type: 'progress',
+          step: 0,
+          steps: job.totalSteps,
+          elapsed_ms: 0,
+          eta_ms: this.recentStepMs * job.totalSteps,
+        });
       } catch (error) {
         this.failJob(job, error);
       }
@@ -175,18 +191,54 @@ export class StepBatcher {
     );
   }
 
+  /** Step i of N with an ETA at the job's own pace so far, and a preview when one is due. */
   private reportProgress(group: readonly DenoisingImage[]): void {
+    const now = performance.now();
     for (const job of this.running) {
       if (!job.images.some((img) => group.includes(img))) continue;
       job.stepsDone++;
+      const steps = job.totalSteps;
+      const denoisingMs = now - job.startedAt - job.timings.encode;
       job.emit({
-        type: 'step',
+        type: 'progress',
         step: job.stepsDone,
-        total: job.totalSteps,
-        elapsedMs: performance.now() - job.startedAt,
+        steps,
+        elapsed_ms: Math.round(now - job.startedAt),
+        eta_ms: Math.round((denoisingMs / job.stepsDone) * (steps - job.stepsDone)),
       });
-      job.request.onStep?.(job.stepsDone, job.totalSteps);
+      job.request.onStep?.(job.stepsDone, steps);
+      const every = job.request.previewEvery ?? 0;
+      if (every > 0 && job.stepsDone % every === 0 && job.stepsDone < steps) this.preview(job);
     }
+  }
+
+  /**
+   * Renders the job's first image's x0 estimate off the loop (sharp encodes on libuv's pool); a
+   * frame still encoding when the next is due makes that one skipped, never queued, and nobody
+   * listening means no frame at all.
+   */
+  private preview(job: Job): void {
+    if (!this.previewMap || job.previewPending || !job.hasListeners) return;
+    const image = job.images[0];
+    const step = job.stepsDone;
+    job.previewPending = true;
+    renderPreview(this.previewMap, this.model.spec.latentChannels, image, job.request)
+      .then((frame) => {
+        if (!frame || job.finished) return;
+        const image = `data:image/webp;base64,${Buffer.from(frame.bytes).toString('base64')}`;
+        job.emit({
+          type: 'preview',
+          step,
+          steps: job.totalSteps,
+          width: frame.width,
+          height: frame.height,
+          image,
+        });
+      })
+      .catch((error: Error) => console.error(`preview of job ${job.id} failed: ${error.message}`))
+      .finally(() => {
+        job.previewPending = false;
+      });
   }
 
   /**

@@ -26,6 +26,14 @@ export async function signRequest(
   };
 }
 
+/**
+ * What a bodiless request (a job's cancel, its event stream) signs in place of a body: the action
+ * and the job, so a signature captured for one job or action cannot be replayed for another.
+ */
+export function jobActionMessage(action: 'cancel' | 'events', jobId: string): string {
+  return `${action} ${jobId}`;
+}
+
 export type VerifyFailure = 'missing' | 'malformed' | 'stale' | 'future' | 'mismatch' | 'replayed';
 export type VerifyResult = { ok: true } | { ok: false; reason: VerifyFailure };
 

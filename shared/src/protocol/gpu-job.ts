@@ -45,6 +45,8 @@ export const GpuJob = z.strictObject({
   strength: z.number().gt(0).max(1).optional(),
   /** The worker gives up on the job after this long, queueing included. */
   timeout_ms: z.int().min(1000).max(3_600_000).optional(),
+  /** A preview frame on the job's event stream every this many steps; 0 = none. */
+  preview_every: z.int().min(0).max(LIMITS.maxSteps).default(0),
   /** Whether to return fresh embeddings for the edge to cache. */
   return_embeddings: z.boolean().default(true),
   /** The prompts as the user wrote them, for the PNG's parameters chunk only (ids decide pixels). */
