@@ -1,10 +1,10 @@
 // A fake of Discord's REST API for the edge tests, in Node: Miniflare's outbound service sends it
-// every fetch to discord.test (withFakeDiscord), and infra/discord's test runs it as a loopback
-// HTTP server. It records every call and checks what Discord checks: the route and application
-// id, the User-Agent Discord requires, no Authorization on interaction-webhook routes (their token
-// authorises them; a bot token there would be a leak), `Bot <token>` on command routes, JSON with
-// its Content-Type, and the message shape and limits (content, embeds, action rows, buttons,
-// unique custom_ids). A call that breaks a rule is answered 400 the way Discord answers (code
+// every fetch to discord.test (withFakeDiscord), and infra/discord's test and the end-to-end
+// Discord test (test/e2e) run it as a loopback HTTP server. It records every call and checks what
+// Discord checks: the route and application id, the User-Agent Discord requires, no Authorization
+// on interaction-webhook routes (their token authorises them; a bot token there would be a leak),
+// `Bot <token>` on command routes, JSON with its Content-Type, and the message shape and limits
+// (content, embeds, action rows, buttons, unique custom_ids). A call that breaks a rule is answered 400 the way Discord answers (code
 // 50035) and recorded with its problems, so an edge bug fails the test.
 // Tokens steer it: `expired-…` → 404 Unknown Webhook; `ratelimited-…` → one 429 first.
 // The key pair that signs the tests' interactions is made here, once per run, with tweetnacl;
@@ -23,6 +23,7 @@ import {
   TEST_DISCORD_BOT_TOKEN,
   TEST_GUILDS,
 } from './fake-discord-ids.ts';
+import type { DiscordCall as RecordedCall } from './fake-discord-interactions.ts';
 import { Commands, messageProblems } from './fake-discord-shapes.ts';
 
 const keyPair = nacl.sign.keyPair();
@@ -39,16 +40,8 @@ export const FAKE_DISCORD_BINDINGS = {
   ] as Record<string, string | number>[],
 };
 
-export interface DiscordCall {
-  method: string;
-  path: string;
-  /** The interaction token of a webhook route. */
-  token?: string;
-  headers: Record<string, string>;
-  body?: unknown;
-  status: number;
-  problems: string[];
-}
+/** A call as recorded; its body stays `unknown` until a test reads it as a message. */
+export type DiscordCall = RecordedCall<unknown>;
 
 const calls: DiscordCall[] = [];
 const rateLimited = new Set<string>();
@@ -213,7 +206,8 @@ export function withFakeDiscord(next: (request: Request) => Promise<Response>) {
   };
 }
 
-/** The same fake on a loopback port, for Node clients (infra/discord/register-commands.ts). */
+/** The same fake on a loopback port, for clients outside Miniflare: infra/discord/register-commands.ts,
+ * and the edge under `wrangler dev` in test/e2e/discord.e2e.test.ts. */
 export async function startFakeDiscordServer(): Promise<{ apiBase: string; close: () => Promise<void> }> {
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
