@@ -87,6 +87,25 @@ describe('POST /v1/images validation', () => {
     expect(error.message).toContain('1.2.3');
   });
 
+  it('refuses an emphasis weight outside -10..10 before anything reaches a gpu-worker', async () => {
+    const prompt = uniquePrompt('(a boat:20)');
+    const error = await refusal(await postJson('/v1/images', { prompt }, key), 400);
+    expect(error).toMatchObject({ code: 'invalid_request', field: 'prompt' });
+    expect(error.message).toMatch(/^prompt: the attention weight 20 on "a boat" is outside/);
+    expect(error.message).toContain('-10 to 10');
+    expect(await gpuCalls(prompt)).toEqual([]);
+  });
+
+  it('refuses nested brackets whose weights multiply past 10 in the negative prompt', async () => {
+    // 25 × ( ) = 1.1^25 ≈ 10.83.
+    const prompt = uniquePrompt('a boat');
+    const negative_prompt = `${'('.repeat(25)}fog${')'.repeat(25)}`;
+    const error = await refusal(await postJson('/v1/images', { prompt, negative_prompt }, key), 400);
+    expect(error.field).toBe('negative_prompt');
+    expect(error.message).toMatch(/^negative_prompt: the attention weight 10\.83 on "fog" is outside/);
+    expect(await gpuCalls(prompt)).toEqual([]);
+  });
+
   it('refuses strength without an init image', async () => {
     const error = await refusal(await postJson('/v1/images', { prompt: 'a cat', strength: 0.5 }, key), 400);
     expect(error.field).toBe('strength');

@@ -5,7 +5,8 @@ import {
   tokenizeWeighted,
   type WeightedTokens,
 } from '../src/prompt/prompt-chunks.ts';
-import { PromptError, PromptTooLongError } from '../src/prompt/prompt-errors.ts';
+import { PromptError, PromptTooLongError, PromptWeightRangeError } from '../src/prompt/prompt-errors.ts';
+import { WeightedChunk } from '../src/protocol/gpu-job.ts';
 import { LIMITS } from '../src/protocol/limits.ts';
 import type { TextTokenizer } from '../src/tokenizer/text-tokenizer.ts';
 import { createClipTokenizer } from '../src/tokenizer/tokenizer-files.ts';
@@ -118,6 +119,72 @@ describe('tokenizeWeighted: weights', () => {
       },
     ]);
     expect(result.tokenCount).toBe(4);
+  });
+});
+
+describe('tokenizeWeighted: weight limit', () => {
+  /** The error tokenizeWeighted throws for `prompt`, or undefined. */
+  const errorFor = (prompt: string, field?: string) => {
+    try {
+      tokenizeWeighted(tokenizer, prompt, { field });
+    } catch (error) {
+      return error;
+    }
+    return undefined;
+  };
+
+  it('refuses a weight above 10, naming the field, the weight, the text and the range', () => {
+    const error = errorFor('c (a b:20)');
+    expect(error).toBeInstanceOf(PromptWeightRangeError);
+    expect(error).toBeInstanceOf(PromptError);
+    expect(error).toMatchObject({ field: 'prompt', weight: 20, text: 'a b', limit: 10 });
+    expect((error as Error).message).toBe(
+      'prompt: the attention weight 20 on "a b" is outside the range this service allows, -10 to 10 ' +
+        '(nested brackets multiply their weights: each ( ) is ×1.1)',
+    );
+  });
+
+  it('refuses a weight below -10, in the field it is told', () => {
+    const error = errorFor('(a b:-11)', 'negative_prompt');
+    expect(error).toMatchObject({ field: 'negative_prompt', weight: -11 });
+    expect((error as Error).message).toMatch(
+      /^negative_prompt: the attention weight -11 on "a b" is outside/,
+    );
+  });
+
+  it('refuses 25 nested brackets, whose weights multiply past 10', () => {
+    // 1.1^25 = 10.834705943388… (multiplied one bracket at a time, as A1111 does).
+    const error = errorFor(`${'('.repeat(25)}a${')'.repeat(25)}`);
+    expect(error).toBeInstanceOf(PromptWeightRangeError);
+    expect((error as PromptWeightRangeError).weight).toBeCloseTo(1.1 ** 25, 12);
+    expect((error as Error).message).toContain('the attention weight 10.83 on "a"');
+  });
+
+  it('refuses a weight that is not a finite number once multiplied out', () => {
+    // 400 nines parse as Infinity; 0 × Infinity is NaN.
+    expect(errorFor(`(a:${'9'.repeat(400)})`)).toMatchObject({ weight: Number.POSITIVE_INFINITY });
+    expect(errorFor(`((a:0):${'9'.repeat(400)})`)).toBeInstanceOf(PromptWeightRangeError);
+  });
+
+  it('accepts 10, -10 and 24 nested brackets, and the job schema accepts the chunks', () => {
+    const weightsOf = (prompt: string) => tokenizeWeighted(tokenizer, prompt).chunks[0].weights.slice(0, 4);
+    expect(weightsOf('(a b:10)')).toEqual([1, 10, 10, 1]);
+    expect(weightsOf('(a b:-10)')).toEqual([1, -10, -10, 1]);
+    // 1.1^24 ≈ 9.85.
+    expect(weightsOf(`${'('.repeat(24)}a b${')'.repeat(24)}`)[1]).toBeCloseTo(1.1 ** 24, 12);
+    for (const prompt of ['(a b:10)', '(a b:-10)']) {
+      const [chunk] = tokenizeWeighted(tokenizer, prompt).chunks;
+      expect(WeightedChunk.safeParse(chunk).success, prompt).toBe(true);
+    }
+  });
+
+  it('uses the bound of the job schema', () => {
+    const [chunk] = tokenizeWeighted(tokenizer, 'a').chunks;
+    const withWeight = (weight: number) => ({ ...chunk, weights: [1, weight, ...chunk.weights.slice(2)] });
+    expect(WeightedChunk.safeParse(withWeight(LIMITS.maxAttentionWeight)).success).toBe(true);
+    expect(WeightedChunk.safeParse(withWeight(-LIMITS.maxAttentionWeight)).success).toBe(true);
+    expect(WeightedChunk.safeParse(withWeight(LIMITS.maxAttentionWeight + 0.01)).success).toBe(false);
+    expect(WeightedChunk.safeParse(withWeight(-LIMITS.maxAttentionWeight - 0.01)).success).toBe(false);
   });
 });
 

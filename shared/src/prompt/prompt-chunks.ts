@@ -7,8 +7,8 @@
 
 import { LIMITS } from '../protocol/limits.ts';
 import type { TextTokenizer } from '../tokenizer/text-tokenizer.ts';
-import { isBreakMarker, parsePromptAttention } from './parse-attention.ts';
-import { PromptTooLongError } from './prompt-errors.ts';
+import { isBreakMarker, parsePromptAttention, type WeightedText } from './parse-attention.ts';
+import { PromptTooLongError, PromptWeightRangeError } from './prompt-errors.ts';
 
 /**
  * Chunks a prompt may take unless told otherwise: the API's limit (3 × 75 = 225 tokens), so a prompt
@@ -47,7 +47,8 @@ export interface TokenizeWeightedOptions {
 
 /**
  * Parses A1111 emphasis syntax in `prompt` and returns its chunks with a weight per id. Throws a
- * PromptError for the user: PromptWeightError for `(word:1.2.3)`, PromptTooLongError past maxChunks.
+ * PromptError for the user: PromptWeightError for `(word:1.2.3)`, PromptWeightRangeError for a
+ * weight outside ±LIMITS.maxAttentionWeight (the job schema's bound), PromptTooLongError past maxChunks.
  */
 export function tokenizeWeighted(
   tokenizer: TextTokenizer,
@@ -81,6 +82,7 @@ export function tokenizeWeighted(
       closeChunk();
       continue;
     }
+    checkWeight(field, fragment);
     for (const token of tokenizer.encode(fragment.text)) {
       // Same order as A1111: a comma arriving at a full chunk is recorded, then reset by closeChunk,
       // so it opens the next chunk without counting as that chunk's comma.
@@ -111,6 +113,13 @@ export function tokenizeWeighted(
     throw new PromptTooLongError(field, tokenCount, chunks.length, maxChunks, chunkLength);
   }
   return { chunks, tokenCount, chunkCount: chunks.length };
+}
+
+// A1111 takes any weight; the job schema does not, so refuse here, where the field is known. Written
+// so that NaN is refused too: `((a:0):999…)` with 400 nines is 0 × Infinity.
+function checkWeight(field: string, { text, weight }: WeightedText): void {
+  const limit = LIMITS.maxAttentionWeight;
+  if (!(weight >= -limit && weight <= limit)) throw new PromptWeightRangeError(field, weight, text, limit);
 }
 
 // A1111 pads with EOS (`id_end`) and, when the model's pad id differs (SD 2.x, pad `!` = 0), replaces

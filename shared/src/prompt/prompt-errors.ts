@@ -45,3 +45,37 @@ export class PromptTooLongError extends PromptError {
     this.limit = limit;
   }
 }
+
+/** Emphasis whose weight, nested brackets multiplied out, lies outside ±`limit`, e.g. `(boat:20)`. */
+export class PromptWeightRangeError extends PromptError {
+  override readonly name: string = 'PromptWeightRangeError';
+
+  constructor(
+    /** Which request field held the prompt, e.g. `prompt` or `negative_prompt`. */
+    readonly field: string,
+    /** The weight as applied, e.g. 20, or 1.1^25 for 25 nested `( )`. */
+    readonly weight: number,
+    /** The text the weight applies to. */
+    readonly text: string,
+    /** Largest weight of either sign, LIMITS.maxAttentionWeight. */
+    readonly limit: number,
+  ) {
+    super(
+      `${field}: the attention weight ${formatWeight(weight, limit)} on "${excerpt(text)}" is outside ` +
+        `the range this service allows, -${limit} to ${limit} (nested brackets multiply their weights: ` +
+        `each ( ) is ×1.1)`,
+    );
+  }
+}
+
+/** Four significant digits (1.1^25 shows as 10.83), unless rounding would bring it into range. */
+function formatWeight(weight: number, limit: number): string {
+  const rounded = Number(weight.toPrecision(4));
+  return Math.abs(rounded) > limit ? String(rounded) : String(weight);
+}
+
+/** The text, trimmed and cut to 40 characters, so a message quoting it stays short. */
+function excerpt(text: string): string {
+  const characters = [...text.trim()];
+  return characters.length > 40 ? `${characters.slice(0, 39).join('')}…` : characters.join('');
+}

@@ -11,7 +11,7 @@ const tokenId = z.int().min(0).max(0xffffff);
 export const WeightedChunk = z
   .strictObject({
     ids: z.array(tokenId).min(2).max(512),
-    weights: z.array(z.number().min(-10).max(10)),
+    weights: z.array(z.number().min(-LIMITS.maxAttentionWeight).max(LIMITS.maxAttentionWeight)),
   })
   .refine((c) => c.ids.length === c.weights.length, { error: 'ids and weights differ in length' });
 

@@ -18,4 +18,10 @@ export const LIMITS = {
   maxInitImageBytes: 8 * 1024 * 1024,
   /** Long prompts are split into 75-token chunks; this many at most (225 tokens; A1111 has no limit). */
   maxPromptChunks: 3,
+  /**
+   * Largest attention weight of either sign, as applied: `(word:10)`, or nested brackets multiplied
+   * out (25 × `( )` is 1.1^25 ≈ 10.83, past it). A1111 has no limit; this one keeps typos such as
+   * `(word:100)` from reaching the text encoder.
+   */
+  maxAttentionWeight: 10,
 } as const;
