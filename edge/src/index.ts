@@ -1,5 +1,5 @@
-// The edge Worker: wrangler.toml's `main`. Public image and share routes; Discord's interactions
-// endpoint (signed by Discord, not an API key); the native API and the OpenAI- and
+// The edge Worker: wrangler.toml's `main`. Public playground, image and share routes; Discord's
+// interactions endpoint (signed by Discord, not an API key); the native API and the OpenAI- and
 // AUTOMATIC1111-compatible ones behind an API key and its rate limit; one error path; the JOBS
 // queue consumer; and the Durable Object classes the bindings name.
 import { Hono } from 'hono';
@@ -16,6 +16,8 @@ import { images } from './routes/images.ts';
 import { jobs } from './routes/jobs.ts';
 import { models } from './routes/models.ts';
 import { openai } from './routes/openai.ts';
+import { apiReference } from './routes/openapi.ts';
+import { playground } from './routes/playground.ts';
 import { serveImage } from './routes/serve-image.ts';
 import { sharePage } from './routes/share-page.ts';
 import { tokenize } from './routes/tokenize.ts';
@@ -31,9 +33,11 @@ app.use(async (c, next) => {
   await next();
 });
 
+app.route('/', playground);
 app.route('/i', serveImage);
 app.route('/p', sharePage);
 app.route('/discord', discordInteractions);
+app.route('/', apiReference);
 
 app.use('/v1/*', requireApiKey, rateLimit);
 app.use('/sdapi/*', requireApiKey, rateLimit);

@@ -67,7 +67,7 @@ describe('/imagine', () => {
     expect(field(edit, 'Seed')).toBe('1234');
     expect(field(edit, 'Size')).toBe('64×64');
     expect(field(edit, 'Steps')).toBe('20');
-    expect(field(edit, 'Scheduler')).toBe('pndm');
+    expect(field(edit, 'Scheduler')).toBe('ddim');
     expect(field(edit, 'Guidance')).toBe('7.5');
     expect(edit.body?.content).toBe(`<@${userId}>`);
     expect(edit.body?.allowed_mentions).toEqual({ parse: [] });
@@ -149,6 +149,24 @@ describe('/imagine', () => {
     const text = ephemeralText(body);
     expect(text).toMatch(/^❌ prompt is too long: it has \d+ tokens/);
     expect(text).toContain('225');
+    // Give a wrongly queued job time to show up; none does.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(await discordCalls(interaction.token)).toEqual([]);
+    expect(await gpuCalls(prompt)).toEqual([]);
+  });
+
+  it('answers an emphasis weight outside -10..10 at once, to the user alone, naming the option', async () => {
+    const prompt = uniquePrompt('(a boat:20)');
+    const interaction = imagineInteraction({ prompt });
+    const { response, body } = await interact(interaction);
+    expect(response.status).toBe(200);
+    expect(ephemeralText(body)).toMatch(
+      /^❌ prompt: the attention weight 20 on "a boat" is outside .*-10 to 10/,
+    );
+    const negative = await interact(imagineInteraction({ prompt: 'x', negative: '(fog:-11)' }));
+    expect(ephemeralText(negative.body)).toMatch(
+      /^❌ negative: the attention weight -11 on "fog" is outside/,
+    );
     // Give a wrongly queued job time to show up; none does.
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(await discordCalls(interaction.token)).toEqual([]);

@@ -104,10 +104,10 @@ describe('POST /v1/images', () => {
       height: 64,
       steps: 20,
       guidance_scale: 7.5,
-      scheduler: 'pndm',
+      scheduler: 'ddim',
     });
     const [call] = await gpuCalls(prompt);
-    expect(call).toMatchObject({ width: 64, height: 64, steps: 20, scheduler: 'pndm', seeds: [3] });
+    expect(call).toMatchObject({ width: 64, height: 64, steps: 20, scheduler: 'ddim', seeds: [3] });
   });
 
   it('accepts an AUTOMATIC1111 sampler name for the scheduler', async () => {

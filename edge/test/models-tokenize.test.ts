@@ -15,7 +15,7 @@ describe('GET /v1/models', () => {
     expect(body.data).toHaveLength(1);
     expect(body.data[0]).toMatchObject({
       id: 'tiny-sd',
-      defaults: { width: 64, height: 64, steps: 20, scheduler: 'pndm' },
+      defaults: { width: 64, height: 64, steps: 20, scheduler: 'ddim' },
       limits: { max_width: 256, size_multiple: 32, max_steps: 50, max_prompt_tokens: 225 },
     });
     expect(body.data[0].revision).toMatch(/^[0-9a-f]{16}$/);

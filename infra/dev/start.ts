@@ -1,6 +1,7 @@
 // `npm start`: the whole service on this machine. The gpu-worker on CPU with the bundled model and
 // the edge under `wrangler dev`, wired together with generated local secrets and a local API key,
-// then a ready-made curl. Ctrl-C or SIGTERM stops both (their whole process groups) and exits 0.
+// then a ready-made playground link and curl. Ctrl-C or SIGTERM stops both (their whole process
+// groups) and exits 0.
 //
 //   EDGE_PORT (8787), GPU_PORT (8788)                        where they listen, on 127.0.0.1
 //   LATENT_EDGE_DEV_KEY                                      use this API key instead of a saved one
@@ -92,6 +93,8 @@ function readyMessage(info: StackInfo, paths: Paths, seconds: number, discord: s
     `  Discord     ${discord.length ? `${discord.join(', ')} from the environment` : 'not configured (set DISCORD_* to try it)'}`,
     '',
     'Try it:',
+    '',
+    `  ${info.edgeUrl}/#key=${info.apiKey}   (the playground, in a browser)`,
     '',
     `  curl -H "Authorization: Bearer ${info.apiKey}" -H "Content-Type: application/json" \\`,
     `    -d '${body}' ${info.edgeUrl}/v1/images`,

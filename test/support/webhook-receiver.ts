@@ -1,5 +1,6 @@
 // A webhook receiver on 127.0.0.1 for end-to-end tests: records every POST (path, headers, raw
 // body) and answers 204.
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -62,4 +63,24 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
         server.close(() => resolve());
       }),
   };
+}
+
+/**
+ * Checks a delivery's Standard Webhooks signature independently of the Worker's WebCrypto code:
+ * HMAC-SHA256 of `${id}.${timestamp}.${body}` under the base64-decoded `whsec_` secret, sent as
+ * space-separated `v1,<base64>` signatures. `body` defaults to what arrived.
+ */
+export function verifiesStandardWebhook(secret: string, delivery: Delivery, body = delivery.body): boolean {
+  const id = String(delivery.headers['webhook-id']);
+  const timestamp = String(delivery.headers['webhook-timestamp']);
+  const expected = createHmac('sha256', Buffer.from(secret.replace(/^whsec_/, ''), 'base64'))
+    .update(`${id}.${timestamp}.${body}`)
+    .digest();
+  return String(delivery.headers['webhook-signature'])
+    .split(' ')
+    .filter((signature) => signature.startsWith('v1,'))
+    .some((signature) => {
+      const given = Buffer.from(signature.slice(3), 'base64');
+      return given.length === expected.length && timingSafeEqual(given, expected);
+    });
 }

@@ -10,6 +10,7 @@ import { embeddingKey, loadEmbedding, storeEmbedding } from './embedding-cache.t
 import { sendJob } from './gpu-pool.ts';
 import { IMAGE_CONTENT_TYPES, imageParameters, objectKey, storeImage } from './image-objects.ts';
 import type { Prepared, PreparedGeneration } from './prepare-generation.ts';
+import { type ProgressListener, workerEventsFollower } from './worker-events.ts';
 
 export interface GeneratedImage {
   seed: number;
@@ -43,6 +44,10 @@ export interface GenerationDeps {
 export interface GenerationOptions {
   jobId: string;
   onAttempt?: (worker: string) => Promise<void> | void;
+  /** Queue position, steps and previews from the gpu-worker while it runs the job. */
+  onProgress?: ProgressListener;
+  /** A preview frame every this many steps (needs onProgress); 0 or absent = none. */
+  previewEvery?: number;
 }
 
 /** Which images are already in R2 (one HEAD each, in parallel). */
@@ -96,12 +101,18 @@ export async function runGeneration(
   if (negativeEmbedding) parts.negative_prompt_embedding = float32Bytes(negativeEmbedding);
   if (initImage) parts.init_image = initImage;
 
-  // 3. The job, for the missing seeds only.
-  const { response } = await sendJob({
+  // 3. The job, for the missing seeds only, its progress followed when someone listens.
+  const progress = options.onProgress
+    ? workerEventsFollower(config.GPU_SHARED_SECRET, options.jobId, options.onProgress)
+    : undefined;
+  const sending = sendJob({
     workers: config.GPU_WORKERS,
     secret: config.GPU_SHARED_SECRET,
     timeoutMs: config.GPU_TIMEOUT_MS,
-    onAttempt: options.onAttempt,
+    onAttempt: async (worker) => {
+      await options.onAttempt?.(worker);
+      progress?.attempt(worker);
+    },
     waitUntil: deps.waitUntil,
     parts,
     job: {
@@ -130,8 +141,10 @@ export async function runGeneration(
       return_embeddings: !(promptEmbedding && negativeEmbedding),
       prompt_text: generation.prompt.text,
       negative_prompt_text: generation.negativePrompt.text,
+      preview_every: progress ? (options.previewEvery ?? 0) : 0,
     },
   });
+  const { response } = await sending.finally(() => progress?.stop());
 
   // 4. Store, then answer. A worker answering other seeds than asked is a bug worth a 502. Fresh
   // embeddings are stored alongside (not after the response), so the next job finds them.

@@ -9,6 +9,7 @@ import { runGeneration } from '../generation/run-generation.ts';
 import { toApiError } from '../http/api-error.ts';
 import { deliverWebhook } from '../webhooks/deliver-webhook.ts';
 import type { JobRecord } from './job-record.ts';
+import { progressRelay } from './progress-relay.ts';
 import { type GenerateMessage, initImageKey, type QueueMessage } from './queue-message.ts';
 
 /** Retries of a generation while no gpu-worker can take it (wrangler.toml max_retries is 5). */
@@ -28,6 +29,8 @@ async function runGenerateMessage(
   const record = await job.start();
   if (!record) return message.ack();
   const { generation } = body;
+  const config = edgeConfig(env);
+  const relay = progressRelay(job, config, record, (p) => ctx.waitUntil(p));
   let final: JobRecord | null;
   try {
     let initImage: Uint8Array | undefined;
@@ -37,12 +40,19 @@ async function runGenerateMessage(
       initImage = new Uint8Array(await object.arrayBuffer());
     }
     const outcome = await runGeneration(
-      { env, config: edgeConfig(env), waitUntil: (p) => ctx.waitUntil(p) },
+      { env, config, waitUntil: (p) => ctx.waitUntil(p) },
       { generation, initImage },
-      { jobId: body.job_id, onAttempt: (worker) => job.setWorker(worker) },
+      {
+        jobId: body.job_id,
+        onAttempt: (worker) => job.setWorker(worker),
+        onProgress: relay.listener,
+        previewEvery: body.preview_every,
+      },
     );
+    await relay.settled();
     final = await job.finish({ result: imagesResponse(outcome, record.base_url) });
   } catch (error) {
+    await relay.settled();
     const failure = toApiError(error);
     if (failure.status >= 500) console.error(`job ${body.job_id}:`, error);
     const retryable = failure.status === 503 || failure.status === 504;

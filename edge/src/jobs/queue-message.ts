@@ -10,6 +10,8 @@ export interface GenerateMessage {
   type: 'generate';
   job_id: string;
   generation: PreparedGeneration;
+  /** Preview frames on the job's event stream every this many steps; 0 or absent = none. */
+  preview_every?: number;
 }
 
 /** Tells a finished job's webhook about it. */

@@ -18,7 +18,7 @@ import { readJson } from '../http/read-json.ts';
 
 export const a1111 = new Hono<AppEnv>();
 
-const Txt2ImgRequest = z.looseObject({
+export const Txt2ImgRequest = z.looseObject({
   prompt: z.string().default(''),
   negative_prompt: z.string().default(''),
   steps: z.int().optional(),

@@ -4,6 +4,7 @@
 // request whose images are all in the result cache is answered at once either way, without any
 // gpu-worker (and without a webhook call: the answer is the outcome).
 import { GenerationRequest } from '@latent-edge/shared/protocol/generation-request';
+import { LIMITS } from '@latent-edge/shared/protocol/limits';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { AppEnv } from '../env.ts';
@@ -19,8 +20,23 @@ import { checkWebhookTarget } from '../webhooks/webhook-target.ts';
 
 export const images = new Hono<AppEnv>();
 
-/** The shared request plus the native API's own extra: a webhook told when an async job ends. */
-const ImagesRequest = GenerationRequest.extend({ webhook: z.string().max(2048).optional() });
+/**
+ * The shared request plus the native API's own extras for asynchronous jobs: a webhook told when
+ * the job ends (and, with `webhook_events` including "progress", while it runs), and preview
+ * frames on the job's event stream every `preview_every` steps (0 = none).
+ */
+export const ImagesRequest = GenerationRequest.extend({
+  webhook: z.string().max(2048).optional(),
+  webhook_events: z
+    .array(z.enum(['completed', 'progress']))
+    .min(1)
+    .max(2)
+    .default(['completed'])
+    .refine((events) => events.includes('completed'), {
+      error: 'must include "completed": every webhook is told how its job ended',
+    }),
+  preview_every: z.int().min(0).max(LIMITS.maxSteps).default(0),
+});
 
 function prefersAsync(prefer: string | undefined): boolean {
   return (prefer ?? '')
@@ -30,7 +46,12 @@ function prefersAsync(prefer: string | undefined): boolean {
 
 images.post('/', async (c) => {
   const config = c.var.config;
-  const { webhook, ...request } = await readJson(c, ImagesRequest, config.MAX_BODY_BYTES);
+  const {
+    webhook,
+    webhook_events: webhookEvents,
+    preview_every: previewEvery,
+    ...request
+  } = await readJson(c, ImagesRequest, config.MAX_BODY_BYTES);
   if (webhook !== undefined && !config.WEBHOOK_SECRET) {
     throw new ApiError(400, 'invalid_request', 'webhook: webhooks are not enabled on this server', {
       field: 'webhook',
@@ -58,10 +79,15 @@ images.post('/', async (c) => {
         updated_at: now,
         attempts: 0,
         base_url: baseUrl(c),
-        ...(webhookUrl ? { webhook: { url: webhookUrl, attempts: 0 } } : {}),
+        ...(webhookUrl
+          ? { webhook: { url: webhookUrl, attempts: 0, progress: webhookEvents.includes('progress') } }
+          : {}),
       };
       await c.env.JOB_STATE.getByName(jobId).create(record);
-      await c.env.JOBS.send({ type: 'generate', job_id: jobId, generation }, { contentType: 'json' });
+      await c.env.JOBS.send(
+        { type: 'generate', job_id: jobId, generation, preview_every: previewEvery },
+        { contentType: 'json' },
+      );
       const view = jobView(record);
       c.header('Preference-Applied', 'respond-async');
       c.header('Location', view.url);

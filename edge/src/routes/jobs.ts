@@ -1,6 +1,8 @@
-// GET /v1/jobs/:id and DELETE /v1/jobs/:id: an asynchronous job's state, and cancelling it. A job
-// is visible only to the key that created it; to any other key it does not exist (404). A cancel
-// of a running job is forwarded to the gpu-worker running it, which drops it at the next step.
+// GET /v1/jobs/:id, GET /v1/jobs/:id/events and DELETE /v1/jobs/:id: an asynchronous job's state,
+// its progress as server-sent events, and cancelling it. A job is visible only to the key that
+// created it; to any other key it does not exist (404). A cancel of a running job is forwarded to
+// the gpu-worker running it, which drops it at the next step.
+import { EVENT_STREAM_CONTENT_TYPE } from '@latent-edge/shared/sse/server-sent-events';
 import { Hono } from 'hono';
 import type { AppEnv } from '../env.ts';
 import { cancelJobOnWorker } from '../generation/gpu-pool.ts';
@@ -27,6 +29,27 @@ jobs.get('/:id', async (c) => {
   const id = c.req.param('id');
   const record = ownRecord(await jobState(c.env, id).get(), id, c.var.apiKey.id);
   return c.json(jobView(record));
+});
+
+/** Last-Event-ID as the stream wrote it (a non-negative integer); anything else starts afresh. */
+function lastEventId(header: string | undefined): number | undefined {
+  return header && /^\d{1,15}$/.test(header.trim()) ? Number(header.trim()) : undefined;
+}
+
+// The job's stream: where it is now (or, with Last-Event-ID, everything since), then queued /
+// progress / preview events as the gpu-worker sends them, keep-alive comments every 15 s, and a
+// final done / failed / cancelled event carrying the job as GET /v1/jobs/:id shows it.
+jobs.get('/:id/events', async (c) => {
+  const id = c.req.param('id');
+  const state = jobState(c.env, id);
+  ownRecord(await state.get(), id, c.var.apiKey.id);
+  const stream = await state.stream(lastEventId(c.req.header('Last-Event-ID')));
+  // c.body, not a new Response: the RateLimit-* headers the middleware set stay on the answer.
+  return c.body(stream, 200, {
+    'Content-Type': EVENT_STREAM_CONTENT_TYPE,
+    'Cache-Control': 'no-store',
+    'X-Accel-Buffering': 'no',
+  });
 });
 
 jobs.delete('/:id', async (c) => {

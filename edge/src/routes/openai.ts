@@ -20,7 +20,7 @@ export const openai = new Hono<AppEnv>();
 /** Names OpenAI clients send by default; they mean "your default model" here. */
 const OPENAI_MODELS = /^(dall-e-[23]|gpt-image-[\w.-]+)$/;
 
-const OpenAiImageRequest = z.strictObject({
+export const OpenAiImageRequest = z.strictObject({
   prompt: z.string(),
   model: z.string().max(100).optional(),
   n: z.int().optional(),

@@ -13,7 +13,7 @@ import { readJson } from '../http/read-json.ts';
 
 export const tokenize = new Hono<AppEnv>();
 
-const TokenizeRequest = z.strictObject({
+export const TokenizeRequest = z.strictObject({
   prompt: z.string().max(LIMITS.promptChars),
   model: z.string().min(1).max(100).optional(),
 });

@@ -1,25 +1,22 @@
-// Delivers a finished job's webhook: the job as GET /v1/jobs/:id shows it, signed, POSTed to the
-// job's URL with a 10 s timeout and no redirects. A 2xx is delivered; anything else is retried
-// by the queue with backoff, and the attempts are recorded on the job.
+// Delivers a job's webhook: the job as GET /v1/jobs/:id shows it, signed, POSTed to the job's URL
+// with a 10 s timeout and no redirects. The outcome: a 2xx is delivered; anything else is retried
+// by the queue with backoff, and the attempts are recorded on the job. Progress (for webhooks that
+// asked for it): the same body while running, sent once, never retried or recorded, since the
+// next one supersedes it.
 import type { EdgeConfig } from '../config/edge-config.ts';
-import { jobView } from '../jobs/job-record.ts';
+import { type JobRecord, jobView } from '../jobs/job-record.ts';
 import { signWebhook, webhookSecret } from './webhook-signature.ts';
 
 const TIMEOUT_MS = 10_000;
 
 export type DeliveryResult = { delivered: true } | { delivered: false; reason: string; final: boolean };
 
-export async function deliverWebhook(env: Env, config: EdgeConfig, jobId: string): Promise<DeliveryResult> {
-  const state = env.JOB_STATE.getByName(jobId);
-  const record = await state.get();
-  if (!record?.webhook || !config.WEBHOOK_SECRET) {
-    return { delivered: false, reason: 'the job or its webhook is gone', final: true };
-  }
+/** POSTs the job's view, signed for its owner, under `messageId` (the same on every retry). */
+async function post(config: EdgeConfig, record: JobRecord, messageId: string): Promise<string | undefined> {
+  if (!record.webhook || !config.WEBHOOK_SECRET) return 'the job has no webhook';
   const body = JSON.stringify(jobView(record));
   const secret = await webhookSecret(config.WEBHOOK_SECRET, record.owner);
-  // The message id stays the same on every retry, so receivers can drop duplicates.
-  const headers = await signWebhook(secret, `${jobId}.${record.status}`, Math.floor(Date.now() / 1000), body);
-  let reason: string;
+  const headers = await signWebhook(secret, messageId, Math.floor(Date.now() / 1000), body);
   try {
     const response = await fetch(record.webhook.url, {
       method: 'POST',
@@ -29,14 +26,31 @@ export async function deliverWebhook(env: Env, config: EdgeConfig, jobId: string
       signal: AbortSignal.timeout(TIMEOUT_MS),
     });
     await response.body?.cancel();
-    if (response.ok) {
-      await state.recordWebhook({ delivered: true });
-      return { delivered: true };
-    }
-    reason = `answered ${response.status}`;
+    return response.ok ? undefined : `answered ${response.status}`;
   } catch (error) {
-    reason = error instanceof Error ? error.message : String(error);
+    return error instanceof Error ? error.message : String(error);
+  }
+}
+
+export async function deliverWebhook(env: Env, config: EdgeConfig, jobId: string): Promise<DeliveryResult> {
+  const state = env.JOB_STATE.getByName(jobId);
+  const record = await state.get();
+  if (!record?.webhook || !config.WEBHOOK_SECRET) {
+    return { delivered: false, reason: 'the job or its webhook is gone', final: true };
+  }
+  // Receivers can drop duplicates by the message id.
+  const reason = await post(config, record, `${jobId}.${record.status}`);
+  if (reason === undefined) {
+    await state.recordWebhook({ delivered: true });
+    return { delivered: true };
   }
   await state.recordWebhook({ delivered: false, error: reason });
   return { delivered: false, reason, final: false };
+}
+
+/** A running job's progress to a webhook that asked for it; true when the receiver took it. */
+export async function deliverProgressWebhook(config: EdgeConfig, record: JobRecord): Promise<boolean> {
+  if (!record.webhook?.progress || !record.progress) return false;
+  const step = record.progress.queue_position === null ? `step-${record.progress.step}` : 'queued';
+  return (await post(config, record, `${record.id}.progress.${step}`)) === undefined;
 }

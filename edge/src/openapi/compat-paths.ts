@@ -1,0 +1,65 @@
+// The compatible APIs: OpenAI's Images API and AUTOMATIC1111's web UI API, so clients built for
+// them work unchanged when pointed at this server. Both translate into the native request and
+// are held to the same limits.
+import type { RequestExamples } from './examples.ts';
+import type { Operation, PathItem } from './openapi-types.ts';
+import { BODY_ERRORS, GPU_ERRORS, jsonBody, jsonResponse, withApiKey } from './operation-parts.ts';
+import { headerRef } from './response-headers.ts';
+
+/** AUTOMATIC1111 clients may present the key as a Basic-auth password. */
+const BEARER_OR_BASIC: Operation['security'] = [{ bearerAuth: [] }, { basicAuth: [] }];
+const xCache = { 'X-Cache': headerRef('X-Cache') };
+
+export function compatPaths(examples: RequestExamples): Record<string, PathItem> {
+  return {
+    '/v1/images/generations': {
+      post: withApiKey({
+        operationId: 'createOpenAiImages',
+        tags: ['OpenAI-compatible'],
+        summary: 'Generate images (OpenAI Images API)',
+        description:
+          'For the `openai` SDKs and other OpenAI clients. OpenAI’s options that do not apply here are accepted and ignored; unknown fields are refused, as OpenAI refuses them.',
+        requestBody: jsonBody('OpenAiImageRequest', examples.openai),
+        responses: {
+          '200': jsonResponse('The images.', 'OpenAiImagesResponse', xCache),
+          ...BODY_ERRORS,
+          ...GPU_ERRORS,
+        },
+      }),
+    },
+    '/sdapi/v1/txt2img': {
+      post: withApiKey({
+        operationId: 'a1111Txt2Img',
+        tags: ['AUTOMATIC1111-compatible'],
+        summary: 'Generate images (AUTOMATIC1111 txt2img)',
+        description:
+          'Like AUTOMATIC1111, fields it knows that do not apply here are ignored. Size, steps and guidance default to the model’s own defaults, not 512×512 and 50 steps.',
+        security: BEARER_OR_BASIC,
+        requestBody: jsonBody('Txt2ImgRequest', examples.txt2img),
+        responses: {
+          '200': jsonResponse('The images, base64.', 'Txt2ImgResponse', xCache),
+          ...BODY_ERRORS,
+          ...GPU_ERRORS,
+        },
+      }),
+    },
+    '/sdapi/v1/samplers': {
+      get: withApiKey({
+        operationId: 'a1111Samplers',
+        tags: ['AUTOMATIC1111-compatible'],
+        summary: 'List the samplers',
+        security: BEARER_OR_BASIC,
+        responses: { '200': jsonResponse('The samplers.', 'A1111Samplers') },
+      }),
+    },
+    '/sdapi/v1/sd-models': {
+      get: withApiKey({
+        operationId: 'a1111Models',
+        tags: ['AUTOMATIC1111-compatible'],
+        summary: 'List the models (checkpoints)',
+        security: BEARER_OR_BASIC,
+        responses: { '200': jsonResponse('The served models as checkpoints.', 'A1111Models') },
+      }),
+    },
+  };
+}

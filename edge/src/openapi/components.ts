@@ -1,0 +1,105 @@
+// The document's components: every schema (request bodies from the zod schemas the routes
+// validate with, answers from ./response-schemas.ts and ./compat-response-schemas.ts), the shared
+// error answers and headers, and the two ways to present an API key. Built once per isolate: none
+// of it depends on the request or the configuration.
+import { Interaction } from '../discord/interaction.ts';
+import { Txt2ImgRequest } from '../routes/a1111.ts';
+import { ImagesRequest } from '../routes/images.ts';
+import { OpenAiImageRequest } from '../routes/openai.ts';
+import { TokenizeRequest } from '../routes/tokenize.ts';
+import {
+  A1111Models,
+  A1111Samplers,
+  DiscordInteractionResponse,
+  OpenAiImagesResponse,
+  Txt2ImgResponse,
+} from './compat-response-schemas.ts';
+import { ERROR_RESPONSES } from './error-responses.ts';
+import {
+  IMAGES_FIELDS,
+  OPENAI_FIELDS,
+  PREVIEW_FIELDS,
+  PROGRESS_FIELDS,
+  TOKENIZE_FIELDS,
+  TXT2IMG_FIELDS,
+} from './field-notes.ts';
+import { JobEvent, JobPreviewEvent, JobProgressEvent, JobQueuedEvent } from './job-events.ts';
+import { componentSchemas, describeProperties } from './json-schema.ts';
+import type { OpenApiDocument } from './openapi-types.ts';
+import { RESPONSE_HEADERS } from './response-headers.ts';
+import {
+  ErrorBody,
+  ImagesResponse,
+  JobView,
+  ModelList,
+  TokenizeResponse,
+  WebhookSecret,
+} from './response-schemas.ts';
+
+function schemas() {
+  const requests = componentSchemas(
+    { ImagesRequest, OpenAiImageRequest, Txt2ImgRequest, TokenizeRequest, DiscordInteraction: Interaction },
+    'input',
+  );
+  describeProperties(requests.ImagesRequest, IMAGES_FIELDS);
+  describeProperties(requests.OpenAiImageRequest, OPENAI_FIELDS);
+  describeProperties(requests.Txt2ImgRequest, TXT2IMG_FIELDS);
+  describeProperties(requests.TokenizeRequest, TOKENIZE_FIELDS);
+  const responses = componentSchemas(
+    {
+      ErrorBody,
+      ImagesResponse,
+      JobView,
+      ModelList,
+      TokenizeResponse,
+      WebhookSecret,
+      OpenAiImagesResponse,
+      Txt2ImgResponse,
+      A1111Samplers,
+      A1111Models,
+      DiscordInteractionResponse,
+      JobEvent,
+      JobQueuedEvent,
+      JobProgressEvent,
+      JobPreviewEvent,
+    },
+    'output',
+  );
+  describeProperties(responses.JobProgressEvent, PROGRESS_FIELDS);
+  describeProperties(responses.JobPreviewEvent, PREVIEW_FIELDS);
+  return { ...requests, ...responses };
+}
+
+let built: OpenApiDocument['components'] | undefined;
+
+export function components(): OpenApiDocument['components'] {
+  built ??= {
+    schemas: schemas(),
+    responses: ERROR_RESPONSES,
+    headers: RESPONSE_HEADERS,
+    parameters: {
+      JobId: {
+        name: 'id',
+        in: 'path',
+        required: true,
+        description: 'The job id from the 202 answer (its `id`; the `Location` header is its URL).',
+        schema: { type: 'string', format: 'uuid' },
+        example: '0b6f5c1e-2f7d-4a8e-9a43-6c1f2d3e4b5a',
+      },
+    },
+    securitySchemes: {
+      bearerAuth: {
+        type: 'http',
+        scheme: 'bearer',
+        description: 'An API key (`le_…`, from `npm run keys -- create`) as `Authorization: Bearer <key>`.',
+      },
+      basicAuth: {
+        type: 'http',
+        scheme: 'basic',
+        description:
+          'For AUTOMATIC1111 clients, which know only `--api-auth`: any user name, the API key as the password.',
+      },
+    },
+  };
+  return built;
+}

@@ -1,0 +1,58 @@
+// The request examples of the document, filled with the default model's own defaults so that
+// every example is a request this server accepts as it is (edge/test/openapi.test.ts sends them).
+import type { ModelConfig } from '../config/model-config.ts';
+
+export interface RequestExamples {
+  images: Record<string, unknown>;
+  openai: Record<string, unknown>;
+  txt2img: Record<string, unknown>;
+  tokenize: Record<string, unknown>;
+  discord: Record<string, unknown>;
+}
+
+const PROMPT = 'a lighthouse on a cliff at dusk, (oil painting:1.2)';
+const NEGATIVE = 'blurry, low contrast';
+
+export function requestExamples(model: ModelConfig): RequestExamples {
+  return {
+    images: {
+      prompt: PROMPT,
+      negative_prompt: NEGATIVE,
+      model: model.id,
+      width: model.default_width,
+      height: model.default_height,
+      steps: model.default_steps,
+      guidance_scale: model.default_guidance_scale,
+      scheduler: model.default_scheduler,
+      seed: 42,
+      n: 1,
+      output_format: 'png',
+    },
+    openai: {
+      prompt: PROMPT,
+      model: model.id,
+      n: 1,
+      size: `${model.default_width}x${model.default_height}`,
+      response_format: 'url',
+      seed: 42,
+    },
+    txt2img: {
+      prompt: PROMPT,
+      negative_prompt: NEGATIVE,
+      steps: model.default_steps,
+      cfg_scale: model.default_guidance_scale,
+      width: model.default_width,
+      height: model.default_height,
+      seed: 42,
+      sampler_name: 'Euler a',
+      batch_size: 1,
+    },
+    tokenize: { prompt: PROMPT, model: model.id },
+    discord: {
+      id: '1250000000000000001',
+      application_id: '1250000000000000000',
+      type: 1,
+      token: 'aW50ZXJhY3Rpb24',
+    },
+  };
+}

@@ -1,0 +1,95 @@
+// Descriptions of the request fields, for the document. The request schemas live in shared/ and
+// the route files, where a comment says why a rule is what it is; what a client needs to know
+// about each field is said here, once, and attached to the generated schema by name (a name the
+// schema lacks throws, so these cannot drift onto fields that no longer exist).
+import { A1111_SAMPLER_ALIASES, SCHEDULER_NAMES } from '@latent-edge/shared/scheduler-names';
+
+const schedulers = `One of ${SCHEDULER_NAMES.join(', ')}, or an AUTOMATIC1111 sampler name (${Object.keys(A1111_SAMPLER_ALIASES).join(', ')}); case-insensitive. The model's default when absent.`;
+const modelDefault = "The model's default when absent (GET /v1/models).";
+
+export const GENERATION_FIELDS: Readonly<Record<string, string>> = {
+  prompt:
+    'What to draw. AUTOMATIC1111 emphasis works: `(word:1.5)`, `(word)`, `[word]`. Long prompts are encoded in 75-token chunks, three at most; POST /v1/tokenize shows the count.',
+  negative_prompt: 'What to steer away from: the prompt guidance pushes against.',
+  model: 'A served model id (GET /v1/models); the first configured model when absent.',
+  width: `Pixels; a multiple of 8, and of the model's \`size_multiple\`, up to its \`max_width\`. ${modelDefault}`,
+  height: `Pixels; a multiple of 8, and of the model's \`size_multiple\`, up to its \`max_height\`. ${modelDefault}`,
+  steps: `Denoising steps, up to the model's \`max_steps\`. ${modelDefault}`,
+  guidance_scale: `Classifier-free guidance scale (Ho & Salimans 2022); 1 or less turns guidance off. ${modelDefault}`,
+  guidance_rescale:
+    "Rescales the guided prediction toward the conditional one's spread (Lin et al. 2023, §3.4); 0: off.",
+  scheduler: schedulers,
+  seed: 'Image i of a request uses seed + i; -1: a random seed. The answer always says the seed used. The same seed gives the same noise as PyTorch’s CPU generator, so as diffusers and AUTOMATIC1111 (CPU noise).',
+  n: 'Images to make, with seeds seed, seed + 1, …',
+  output_format: 'The image format.',
+  init_image: 'img2img: the starting image, base64 PNG, JPEG or WebP, at most 8 MiB decoded.',
+  strength: 'img2img: how much of the starting image to repaint, 1 being all of it. 0.75 when absent.',
+};
+
+export const IMAGES_FIELDS: Readonly<Record<string, string>> = {
+  ...GENERATION_FIELDS,
+  webhook:
+    'An https URL to POST the finished job to, signed as Standard Webhooks describes (the key’s secret: GET /v1/webhook-secret). Makes the request asynchronous (202). Needs webhooks enabled on the server.',
+  webhook_events:
+    'What the webhook is told: `completed` (always: how the job ended) and, with `progress`, where the job is while it runs, at most once a second.',
+  preview_every:
+    'Asynchronous jobs: a small preview on the job’s event stream every this many steps; 0: none.',
+};
+
+const notOpenAi = 'Not in OpenAI’s API: as in POST /v1/images.';
+const ignored = 'Accepted for compatibility and ignored.';
+
+export const OPENAI_FIELDS: Readonly<Record<string, string>> = {
+  prompt: GENERATION_FIELDS.prompt,
+  model: `${GENERATION_FIELDS.model} OpenAI model names (dall-e-2, dall-e-3, gpt-image-*) mean the default model.`,
+  n: GENERATION_FIELDS.n,
+  size: '`<width>x<height>` in pixels, or `auto` for the model’s default size.',
+  response_format: '`url`: links to the images; `b64_json`: the images themselves, base64.',
+  output_format: GENERATION_FIELDS.output_format,
+  quality: ignored,
+  style: ignored,
+  user: ignored,
+  background: ignored,
+  moderation: ignored,
+  output_compression: ignored,
+  negative_prompt: notOpenAi,
+  steps: notOpenAi,
+  guidance_scale: notOpenAi,
+  scheduler: notOpenAi,
+  seed: notOpenAi,
+};
+
+export const TXT2IMG_FIELDS: Readonly<Record<string, string>> = {
+  prompt: GENERATION_FIELDS.prompt,
+  negative_prompt: GENERATION_FIELDS.negative_prompt,
+  steps: GENERATION_FIELDS.steps,
+  cfg_scale: GENERATION_FIELDS.guidance_scale,
+  width: GENERATION_FIELDS.width,
+  height: GENERATION_FIELDS.height,
+  seed: GENERATION_FIELDS.seed,
+  sampler_name: `An AUTOMATIC1111 sampler (GET /sdapi/v1/samplers). ${schedulers}`,
+  sampler_index: 'Older clients’ name for `sampler_name`.',
+  scheduler: 'The sigma schedule, as AUTOMATIC1111 1.9 and later name it: `Karras` picks the Karras variant.',
+  batch_size: 'Images per batch; batch_size × n_iter images in all, 8 at most.',
+  n_iter: 'Batches.',
+  override_settings:
+    'Only `sd_model_checkpoint` is read: a model id, or its title from GET /sdapi/v1/sd-models.',
+};
+
+export const TOKENIZE_FIELDS: Readonly<Record<string, string>> = {
+  prompt: 'The prompt, with emphasis syntax.',
+  model: 'A served model id; the first configured model when absent.',
+};
+
+export const PROGRESS_FIELDS: Readonly<Record<string, string>> = {
+  step: 'Denoising steps done, of `steps`.',
+  steps: 'Denoising steps in all.',
+  elapsed_ms: 'Since the job started running.',
+  eta_ms: 'Denoising time left at the pace so far (decoding not included).',
+};
+
+export const PREVIEW_FIELDS: Readonly<Record<string, string>> = {
+  image: 'The current estimate of the final image: a small WebP, as a `data:` URL.',
+  width: 'Of the preview, in pixels.',
+  height: 'Of the preview, in pixels.',
+};
