@@ -102,6 +102,8 @@ export default defineConfig({
                 WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
                 GPU_WORKERS: 'http://gpu-a.gpu.test,http://gpu-b.gpu.test',
                 ...FAKE_DISCORD_BINDINGS,
+                // The least the edge allows, so progress edits show within a test's few seconds.
+                DISCORD_PROGRESS_INTERVAL_MS: 1000,
               },
               outboundService: withFakeDiscord(fakeGpuWorker),
             },

@@ -5,7 +5,10 @@
 // interaction token, message shape and limits). Interactions are built as Discord sends them
 // (edge/test/node/fake-discord-interactions.ts) and signed with tweetnacl under a key pair made
 // here, whose public half the edge gets as DISCORD_PUBLIC_KEY. Every job goes through the edge's
-// local Queue to the real gpu-worker; the images the messages show are fetched from the edge.
+// local Queue to the real gpu-worker; the images the messages show are fetched from the edge. A
+// job longer than DISCORD_PROGRESS_INTERVAL_MS (1 s here) also edits the reply with its progress
+// and real preview frames before the image.
+import sharp from 'sharp';
 import nacl from 'tweetnacl';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { discordCalls, startFakeDiscordServer } from '../../edge/test/node/fake-discord.ts';
@@ -19,11 +22,13 @@ import {
   type DiscordCall,
   imagineInteraction,
   interactionClient,
+  isProgressEdit,
   messageFrom,
   newUserId,
   pingInteraction,
   toHex,
   waitForCalls,
+  waitForDelivery,
 } from '../../edge/test/node/fake-discord-interactions.ts';
 import { readPngText } from '../../gpu-worker/src/image/png-text.ts';
 import { metricValue } from '../support/gpu-worker-process.ts';
@@ -35,6 +40,8 @@ const JOB_MS = 120_000;
 /** Discord job retries while every gpu-worker is down: 5 + 10 + 20 + 40 s (run-discord-job.ts). */
 const RETRIES_MS = 75_000;
 const WEBHOOKS = `/api/v10/webhooks/${TEST_DISCORD_APPLICATION_ID}`;
+/** The least time between two progress edits of a reply (the edge's minimum). */
+const PROGRESS_INTERVAL_MS = 1000;
 
 const keyPair = nacl.sign.keyPair();
 let fake: Awaited<ReturnType<typeof startFakeDiscordServer>>;
@@ -53,6 +60,7 @@ beforeAll(async () => {
       // Set as a deployment would; the edge must never send it on interaction webhooks.
       DISCORD_BOT_TOKEN: TEST_DISCORD_BOT_TOKEN,
       DISCORD_API_BASE: fake.apiBase,
+      DISCORD_PROGRESS_INTERVAL_MS: String(PROGRESS_INTERVAL_MS),
     },
     // One onnxruntime thread: two cores are shared by the worker, workerd and the tests.
     gpuEnv: { INTRA_OP_THREADS: '1' },
@@ -74,14 +82,24 @@ function recordedFor(token: string): DiscordCall[] {
   return discordCalls().filter((call) => call.token === token) as DiscordCall[];
 }
 
-/** Waits for `count` calls to the fake Discord with this interaction's token. */
-async function callsFor(token: string, timeoutMs = JOB_MS, count = 1): Promise<DiscordCall[]> {
+/** A wait that failed says what the stack last logged. */
+async function withStackLogs<T>(waiting: Promise<T>): Promise<T> {
   try {
-    return await waitForCalls(() => recordedFor(token), { count, timeoutMs, what: `token ${token}` });
+    return await waiting;
   } catch (error) {
     const logs = env.logs().split('\n').slice(-40).join('\n');
     throw new Error(`${(error as Error).message}\n--- stack output ---\n${logs}`);
   }
+}
+
+/** Waits for `count` calls to the fake Discord with this interaction's token. */
+function callsFor(token: string, timeoutMs = JOB_MS, count = 1): Promise<DiscordCall[]> {
+  return withStackLogs(waitForCalls(() => recordedFor(token), { count, timeoutMs, what: `token ${token}` }));
+}
+
+/** Every call with this token up to the one delivering the job (past any progress edits). */
+function deliveryFor(token: string, timeoutMs = JOB_MS): Promise<DiscordCall[]> {
+  return withStackLogs(waitForDelivery(() => recordedFor(token), { timeoutMs, what: `token ${token}` }));
 }
 
 /** What the fake Discord checks, plus: the bot token never travels on interaction webhooks. */
@@ -179,8 +197,10 @@ describe('the Discord bot on the local stack', () => {
     // The answer came before the job ran: Discord has heard nothing else yet.
     expect(recordedFor(interaction.token)).toEqual([]);
 
-    [original] = await callsFor(interaction.token);
+    // A slow machine may show progress first; the image is the last edit.
+    original = (await deliveryFor(interaction.token)).at(-1) as DiscordCall;
     expectAccepted(original, 'PATCH', `${WEBHOOKS}/${interaction.token}/messages/@original`, 200);
+    expect(original.body?.attachments).toEqual([]);
     expect(original.body?.content).toBe(`<@${owner}>`);
     expect(original.body?.allowed_mentions).toEqual({ parse: [] });
     const embed = original.body?.embeds?.[0];
@@ -196,6 +216,66 @@ describe('the Discord bot on the local stack', () => {
     expect(parameters[0]).toBe(PROMPT);
     expect(parameters[1]).toMatch(/^Steps: 4, Sampler: [^,]+, CFG scale: 7\.5, Seed: 500, Size: 64x64, /);
     expect(await gpuMetric('latent_edge_images_total')).toBe(imagesBefore + 1);
+  });
+
+  it('edits the reply of a longer job with step i/N and real preview frames, once per interval at most', async () => {
+    const prompt = 'a lighthouse in a slow storm';
+    const interaction = imagineInteraction(
+      { prompt, seed: 7, size: '256x256', steps: 50 },
+      { userId: owner },
+    );
+    const sentAt = Date.now();
+    const { body } = await client.interact(interaction);
+    expect(body).toEqual(DEFERRED_REPLY);
+    const calls = await deliveryFor(interaction.token);
+    const progress = calls.filter(isProgressEdit);
+    const final = calls.at(-1) as DiscordCall;
+
+    // Progress edits, then the image, last.
+    expect(progress.length).toBeGreaterThanOrEqual(1);
+    expect(calls.slice(0, -1)).toEqual(progress);
+    const route = `${WEBHOOKS}/${interaction.token}/messages/@original`;
+    for (const call of progress) {
+      expect(call.problems).toEqual([]);
+      expect({ method: call.method, path: call.path, status: call.status }).toEqual({
+        method: 'PATCH',
+        path: route,
+        status: 200,
+      });
+      expect(call.headers.authorization).toBeUndefined();
+      expect(call.body?.embeds?.[0]?.description).toMatch(/^⏳ (Step \d+\/50|Queued|Starting)/);
+    }
+    // Spaced by at least the interval, the first one interval after the job was asked for.
+    expect(progress[0].at - sentAt).toBeGreaterThanOrEqual(PROGRESS_INTERVAL_MS);
+    for (let i = 1; i < progress.length; i++) {
+      expect(progress[i].at - progress[i - 1].at).toBeGreaterThanOrEqual(PROGRESS_INTERVAL_MS);
+    }
+
+    // At least one carries the gpu-worker's preview frame: a WebP that decodes, at the image's size.
+    const frames = progress.flatMap((call) => call.files ?? []);
+    expect(frames.length).toBeGreaterThanOrEqual(1);
+    for (const frame of frames) {
+      expect(frame).toMatchObject({
+        field: 'files[0]',
+        filename: 'preview.webp',
+        content_type: 'image/webp',
+      });
+      const { data, info } = await sharp(Buffer.from(frame.base64, 'base64'))
+        .raw()
+        .toBuffer({ resolveWithObject: true });
+      expect({ width: info.width, height: info.height }).toEqual({ width: 256, height: 256 });
+      expect(data.length).toBe(256 * 256 * info.channels);
+    }
+
+    // The image replaces the preview: no attachment is left, only our URL.
+    expectAccepted(final, 'PATCH', route, 200);
+    expect(final.body?.attachments).toEqual([]);
+    expect(final.message_attachments).toEqual([]);
+    expect(field(final, 'Steps')).toBe('50');
+    const [url] = imageUrls(final);
+    const response = await fetch(url);
+    expect(response.status).toBe(200);
+    expect(pngSize(new Uint8Array(await response.arrayBuffer()))).toEqual({ width: 256, height: 256 });
   });
 
   it('Re-roll posts the same request with a new seed as a new message', async () => {
@@ -323,6 +403,7 @@ describe('the Discord bot on the local stack', () => {
         embeds: [],
         components: [],
         allowed_mentions: { parse: [] },
+        attachments: [],
       });
       // One edit, after the retries; the gpu-worker's address stays in the logs.
       expect(calls).toHaveLength(1);

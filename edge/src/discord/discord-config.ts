@@ -60,6 +60,9 @@ export const DISCORD_CONFIG = {
   /** Images per window per server, unless its DISCORD_SERVERS entry says otherwise. */
   DISCORD_SERVER_RATE_LIMIT: integer(VARIATION_COUNT, 1_000_000).default(60),
   DISCORD_RATE_LIMIT_WINDOW_SECONDS: integer(1, 86_400).default(300),
+  /** Least time between two progress edits of one /imagine reply, in ms (Discord's webhook routes
+   * allow a few calls per message every few seconds; below 1 s risks 429s). */
+  DISCORD_PROGRESS_INTERVAL_MS: integer(1000, 60_000).default(2500),
   DISCORD_DEFAULTS: DiscordDefaults.default({ model: '', negative_prompt: '', max_steps: LIMITS.maxSteps }),
   DISCORD_SERVERS: z
     .array(DiscordServer)

@@ -26,15 +26,15 @@ export interface MessageImage {
 export type MessageBody = RESTPatchAPIWebhookWithTokenMessageJSONBody & { flags?: number };
 
 /** Discord's brand blurple, so our embeds look like they belong. */
-const EMBED_COLOUR = 0x5865f2;
-const TITLE_CHARS = 100;
+export const EMBED_COLOUR = 0x5865f2;
+export const TITLE_CHARS = 100;
 
 /** Backslash-escapes Discord markdown, so `*`, `_` or `~` in a prompt show as typed. */
 export function escapeMarkdown(text: string): string {
   return text.replace(/[\\`*_~|>#[\]()-]/g, (c) => `\\${c}`);
 }
 
-function truncate(text: string, max: number): string {
+export function truncate(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 

@@ -6,6 +6,8 @@
 //   3. goes back to the queue when every gpu-worker is busy, only while a later start still fits;
 //   4. is delivered: the deferred reply edited (/imagine) or a follow-up posted (a button), with
 //      the images, or with a readable reason when it failed.
+// While it runs, an /imagine job's deferred reply shows its progress (progress-editor.ts). A
+// button's job is delivered as a new follow-up, which does not exist until then: it shows none.
 // A delete removes the message a Delete button sits on. Discord being briefly unavailable sends
 // the message back to the queue (the images are cached by then, so a retry only delivers).
 import { edgeConfig } from '../config/edge-config.ts';
@@ -22,21 +24,44 @@ import {
 } from './discord-rest.ts';
 import { failureReason, TOO_LATE } from './failure-reason.ts';
 import { failureMessage, imageMessage, type MessageBody } from './image-message.ts';
+import { type ProgressEditor, previewEvery, progressEditor } from './progress-editor.ts';
+import { progressMessage } from './progress-message.ts';
 import { attemptTimeoutMs, finishesInTime, tokenExpiresAt } from './token-life.ts';
 
 /** Queue deliveries of one Discord job before it fails for good. */
 const MAX_ATTEMPTS = 5;
 /** Seconds before retry n: 5, 10, 20, 40 (shorter than API jobs': the token is ticking). */
 const discordBackoffSeconds = (attempt: number) => 5 * 2 ** (attempt - 1);
+/** A progress edit that takes longer is given up, so it never holds the final edit for long. */
+const PROGRESS_EDIT_TIMEOUT_MS = 5000;
 
 function deliver(rest: DiscordRest, job: DiscordGenerateMessage, body: MessageBody): Promise<void> {
+  // Listing no attachments removes the preview frame a progress edit may have left (PATCH keeps
+  // only the attachments it lists), so the message shows our permanent image URL alone.
   return job.delivery === 'edit_original'
-    ? editOriginal(rest, job.interaction, body)
+    ? editOriginal(rest, job.interaction, { ...body, attachments: [] })
     : createFollowup(rest, job.interaction, body);
+}
+
+/** Progress edits of the deferred reply, best effort (never an error, never a retry). */
+function showProgress(rest: DiscordRest, job: DiscordGenerateMessage, intervalMs: number): ProgressEditor {
+  return progressEditor(
+    (view) => {
+      const { body, files } = progressMessage(job.generation, job.user_id, view);
+      return editOriginal(rest, job.interaction, body, {
+        files,
+        waitOutRateLimit: false,
+        timeoutMs: PROGRESS_EDIT_TIMEOUT_MS,
+      });
+    },
+    intervalMs,
+    job.job_id,
+  );
 }
 
 /** What to tell the user, or when to try again (the job goes back to the queue). */
 async function generate(
+  rest: DiscordRest,
   job: DiscordGenerateMessage,
   attempts: number,
   env: Env,
@@ -48,13 +73,21 @@ async function generate(
   if (!finishesInTime(job.interaction.id, Date.now(), attemptMs)) {
     return failureMessage(TOO_LATE, job.delivery === 'follow_up');
   }
+  const progress =
+    job.delivery === 'edit_original'
+      ? showProgress(rest, job, config.DISCORD_PROGRESS_INTERVAL_MS)
+      : undefined;
   try {
-    // 2. The generation.
+    // 2. The generation, its progress shown until it settles.
     const outcome = await runGeneration(
       { env, config: { ...config, GPU_TIMEOUT_MS: attemptMs }, waitUntil: (p) => ctx.waitUntil(p) },
       { generation: job.generation },
-      { jobId: job.job_id },
-    );
+      {
+        jobId: job.job_id,
+        onProgress: progress?.listener,
+        previewEvery: progress ? previewEvery(job.generation.steps) : undefined,
+      },
+    ).finally(() => progress?.finish());
     return imageMessage(outcome.generation, outcome.images, job.base_url, job.user_id);
   } catch (error) {
     const failure = toApiError(error);
@@ -84,7 +117,7 @@ export async function runDiscordJob(
     if (job.action === 'delete') {
       await deleteOriginal(rest, job.interaction);
     } else {
-      const outcome = await generate(job, message.attempts, env, ctx);
+      const outcome = await generate(rest, job, message.attempts, env, ctx);
       if ('retryInSeconds' in outcome) return message.retry({ delaySeconds: outcome.retryInSeconds });
       // 4. Delivery.
       await deliver(rest, job, outcome);

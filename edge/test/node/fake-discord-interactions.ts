@@ -213,16 +213,38 @@ export type RecordedMessage = Partial<APIMessage> & {
   allowed_mentions?: { parse: string[] };
 };
 
+/** A file a call uploaded (multipart/form-data), as the fake Discord read it. */
+export interface RecordedFile {
+  /** The form part: `files[n]`. */
+  field: string;
+  filename: string;
+  content_type: string;
+  size: number;
+  base64: string;
+}
+
 /** One call the fake Discord REST API received; `Body` is `unknown` until a test reads it. */
 export interface DiscordCall<Body = RecordedMessage> {
+  /** When it arrived and when it was answered, ms since the epoch (the fake's clock). */
+  at: number;
+  answered_at?: number;
   method: string;
   path: string;
   /** The interaction token of a webhook route. */
   token?: string;
   headers: Record<string, string>;
+  /** The message: the JSON body, or a multipart body's payload_json. */
   body?: Body;
+  files?: RecordedFile[];
+  /** After an accepted edit of @original: the file names of the attachments the reply keeps. */
+  message_attachments?: string[];
   status: number;
   problems: string[];
+}
+
+/** A progress edit of an /imagine reply (edge/src/discord/progress-message.ts), not its result. */
+export function isProgressEdit(call: DiscordCall): boolean {
+  return call.method === 'PATCH' && /^⏳/.test(call.body?.embeds?.[0]?.description ?? '');
 }
 
 /** Polls `read` until it returns at least `count` calls, or throws after `timeoutMs`. */
@@ -241,6 +263,24 @@ export async function waitForCalls(
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/**
+ * Polls `read` until it holds the call that delivers a job (neither a progress edit nor a 429),
+ * and returns every call by then; throws after `timeoutMs`.
+ */
+export async function waitForDelivery(
+  read: () => Promise<DiscordCall[]> | DiscordCall[],
+  { timeoutMs = 30_000, what = 'the delivery' } = {},
+): Promise<DiscordCall[]> {
+  const isDelivery = (call: DiscordCall) => !isProgressEdit(call) && call.status !== 429;
+  return waitForCalls(
+    async () => {
+      const calls = await read();
+      return calls.some(isDelivery) ? calls : [];
+    },
+    { timeoutMs, what },
+  );
 }
 
 /** The message a recorded call left, as a button interaction carries it. */

@@ -1,8 +1,10 @@
 // What the fake Discord API checks in a body, after discord-api-docs: a message
 // (resources/message.mdx: content 2000, 10 embeds, 6000 characters of embed text; components/
 // reference.mdx: action rows of at most 5 buttons, custom_id 1-100 characters and unique, link
-// buttons with a url and no custom_id) and an application command (interactions/
-// application-commands.mdx: naming rule, description 1-100, at most 25 options and choices).
+// buttons with a url and no custom_id; reference.mdx "Uploading Files": `attachments` of ids and
+// filenames, embed images from an http(s) URL or `attachment://<file>` of a jpg, jpeg, png, webp
+// or gif) and an application command (interactions/application-commands.mdx: naming rule,
+// description 1-100, at most 25 options and choices).
 import { z } from 'zod';
 
 const ActionButton = z.strictObject({
@@ -25,6 +27,27 @@ const ActionRow = z.strictObject({
     .min(1)
     .max(5),
 });
+/** The file an `attachment://` URL names, or undefined for another URL. */
+export function attachmentName(url: string): string | undefined {
+  return url.startsWith('attachment://') ? url.slice('attachment://'.length) : undefined;
+}
+
+const ImageUrl = z
+  .string()
+  .refine(
+    (url) =>
+      (/^https?:\/\//.test(url) && URL.canParse(url)) ||
+      /^attachment:\/\/[^/\s]+\.(jpg|jpeg|png|webp|gif)$/i.test(url),
+    { error: 'must be an http(s) URL, or attachment:// and the name of a jpg, jpeg, png, webp or gif file' },
+  );
+
+/** An attachment to keep (its snowflake) or a new upload (the n of its `files[n]` part). */
+const Attachment = z.strictObject({
+  id: z.union([z.string().regex(/^\d+$/), z.int().min(0)]),
+  filename: z.string().min(1).max(1024).optional(),
+  description: z.string().max(1024).optional(),
+});
+
 const Embed = z.strictObject({
   title: z.string().max(256).optional(),
   url: z.url().optional(),
@@ -40,7 +63,7 @@ const Embed = z.strictObject({
     )
     .max(25)
     .optional(),
-  image: z.strictObject({ url: z.url({ protocol: /^https?$/ }) }).optional(),
+  image: z.strictObject({ url: ImageUrl }).optional(),
   footer: z.strictObject({ text: z.string().max(2048) }).optional(),
 });
 const MessageBody = z.strictObject({
@@ -49,11 +72,16 @@ const MessageBody = z.strictObject({
   components: z.array(ActionRow).max(5).optional(),
   allowed_mentions: z.strictObject({ parse: z.array(z.enum(['roles', 'users', 'everyone'])) }).optional(),
   flags: z.int().optional(),
+  attachments: z.array(Attachment).max(10).optional(),
 });
+export type CheckedMessage = z.output<typeof MessageBody>;
 
-export function messageProblems(body: unknown): string[] {
+/** What Discord would refuse in a message body, and the message when its shape is right. */
+export function checkMessage(body: unknown): { problems: string[]; message?: CheckedMessage } {
   const parsed = MessageBody.safeParse(body);
-  if (!parsed.success) return parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+  if (!parsed.success) {
+    return { problems: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`) };
+  }
   const message = parsed.data;
   const problems: string[] = [];
   const embedText = (message.embeds ?? []).reduce(
@@ -70,10 +98,15 @@ export function messageProblems(body: unknown): string[] {
     row.components.flatMap((c) => ('custom_id' in c ? [c.custom_id] : [])),
   );
   if (new Set(ids).size !== ids.length) problems.push('components: custom_ids are not unique');
-  if (message.content === undefined && !message.embeds?.length && !message.components?.length) {
+  if (
+    message.content === undefined &&
+    !message.embeds?.length &&
+    !message.components?.length &&
+    !message.attachments?.length
+  ) {
     problems.push('empty message');
   }
-  return problems;
+  return { problems, message };
 }
 
 const CommandOption = z.object({

@@ -3,10 +3,15 @@
 // Discord test (test/e2e) run it as a loopback HTTP server. It records every call and checks what
 // Discord checks: the route and application id, the User-Agent Discord requires, no Authorization
 // on interaction-webhook routes (their token authorises them; a bot token there would be a leak),
-// `Bot <token>` on command routes, JSON with its Content-Type, and the message shape and limits
-// (content, embeds, action rows, buttons, unique custom_ids). A call that breaks a rule is answered 400 the way Discord answers (code
-// 50035) and recorded with its problems, so an edge bug fails the test.
-// Tokens steer it: `expired-…` → 404 Unknown Webhook; `ratelimited-…` → one 429 first.
+// `Bot <token>` on command routes, JSON with its Content-Type or, for a message with files,
+// multipart/form-data (fake-discord-uploads.ts), and the message shape and limits (content,
+// embeds, action rows, buttons, unique custom_ids, attachments). It keeps each reply's (@original)
+// attachments, as an edit leaves them. A call that breaks a rule is answered 400 the way Discord
+// answers (code 50035) and recorded with its problems, so an edge bug fails the test. Each call is
+// recorded with the time it arrived and the files it carried.
+// Tokens steer it: `expired-…` → 404 Unknown Webhook; `ratelimited-…` → one 429 first (retry
+// after 0.05 s); `ratelimited-long-…` → one 429 first, retry after 3 s; `slow-…` → every answer
+// takes 2.5 s (a call is recorded when it arrives and when it is answered).
 // The key pair that signs the tests' interactions is made here, once per run, with tweetnacl;
 // the Worker gets the public key as DISCORD_PUBLIC_KEY, the tests the secret key from
 // http://control.discord.test/keys, and the calls from /calls?token=… .
@@ -24,7 +29,13 @@ import {
   TEST_GUILDS,
 } from './fake-discord-ids.ts';
 import type { DiscordCall as RecordedCall } from './fake-discord-interactions.ts';
-import { Commands, messageProblems } from './fake-discord-shapes.ts';
+import { Commands, checkMessage } from './fake-discord-shapes.ts';
+import {
+  attachmentsAfter,
+  readMultipart,
+  type StoredAttachment,
+  type UploadedFile,
+} from './fake-discord-uploads.ts';
 
 const keyPair = nacl.sign.keyPair();
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
@@ -45,6 +56,8 @@ export type DiscordCall = RecordedCall<unknown>;
 
 const calls: DiscordCall[] = [];
 const rateLimited = new Set<string>();
+/** Each interaction's reply (@original): the attachments it has now. */
+const originals = new Map<string, StoredAttachment[]>();
 
 export function discordCalls(): readonly DiscordCall[] {
   return calls;
@@ -56,7 +69,8 @@ export interface FakeRequest {
   method: string;
   url: URL;
   headers: Headers;
-  body: string;
+  /** The raw bytes: a multipart body carries binary files. */
+  body: Uint8Array;
 }
 
 interface FakeResponse {
@@ -67,6 +81,7 @@ interface FakeResponse {
 
 let nextId = 1_300_000_000_000_000_000n;
 const snowflake = () => String(nextId++);
+const SLOW_ANSWER_MS = 2500;
 
 const WEBHOOK = /^\/api\/v10\/webhooks\/(\d+)\/([^/]+)(?:\/messages\/(@original))?$/;
 const COMMANDS = /^\/api\/v10\/applications\/(\d+)(?:\/guilds\/(\d+))?\/commands$/;
@@ -76,14 +91,41 @@ function jsonBody(request: FakeRequest, problems: string[]): unknown {
     problems.push(`Content-Type must be application/json, not ${request.headers.get('Content-Type')}`);
   }
   try {
-    return JSON.parse(request.body);
+    return JSON.parse(new TextDecoder().decode(request.body));
   } catch {
     problems.push('the body is not JSON');
     return undefined;
   }
 }
 
-function webhook(request: FakeRequest, call: DiscordCall, match: RegExpExecArray): FakeResponse {
+/** A message body: JSON, or multipart/form-data with files. */
+async function messageBody(
+  request: FakeRequest,
+  problems: string[],
+): Promise<{ payload: unknown; files: Map<string, UploadedFile> }> {
+  const contentType = request.headers.get('Content-Type') ?? '';
+  if (contentType.toLowerCase().startsWith('multipart/form-data')) {
+    return readMultipart(contentType, request.body, problems);
+  }
+  return { payload: jsonBody(request, problems), files: new Map() };
+}
+
+function rateLimit(token: string): FakeResponse | undefined {
+  if (!token.startsWith('ratelimited-') || rateLimited.has(token)) return undefined;
+  rateLimited.add(token);
+  const seconds = token.startsWith('ratelimited-long-') ? 3 : 0.05;
+  return {
+    status: 429,
+    json: { message: 'You are being rate limited.', retry_after: seconds, global: false },
+    headers: { 'Retry-After': String(Math.ceil(seconds)), 'X-RateLimit-Scope': 'user' },
+  };
+}
+
+async function webhook(
+  request: FakeRequest,
+  call: DiscordCall,
+  match: RegExpExecArray,
+): Promise<FakeResponse> {
   const [, applicationId, token, original] = match;
   call.token = token;
   if (applicationId !== TEST_DISCORD_APPLICATION_ID || token.startsWith('expired-')) {
@@ -92,25 +134,42 @@ function webhook(request: FakeRequest, call: DiscordCall, match: RegExpExecArray
   if (request.headers.has('Authorization')) {
     call.problems.push('an interaction webhook call must not carry an Authorization header');
   }
-  if (token.startsWith('ratelimited-') && !rateLimited.has(token)) {
-    rateLimited.add(token);
-    return {
-      status: 429,
-      json: { message: 'You are being rate limited.', retry_after: 0.05, global: false },
-      headers: { 'Retry-After': '1', 'X-RateLimit-Scope': 'user' },
-    };
-  }
   const route = `${request.method} ${original ? '@original' : 'webhook'}`;
-  if (route === 'DELETE @original') return { status: 204 };
+  if (route === 'DELETE @original') return rateLimit(token) ?? { status: 204 };
   if (route !== 'PATCH @original' && route !== 'POST webhook') {
     return { status: 405, json: { message: '405: Method Not Allowed', code: 0 } };
   }
-  call.body = jsonBody(request, call.problems);
-  call.problems.push(...messageProblems(call.body));
+  // Read before the rate limit, so that a refused call still shows what it carried.
+  const bodyProblems: string[] = [];
+  const { payload, files } = await messageBody(request, bodyProblems);
+  call.body = payload;
+  if (files.size > 0) call.files = [...files.values()];
+  const limited = rateLimit(token);
+  if (limited) return limited;
+  call.problems.push(...bodyProblems);
+  const { problems, message } = checkMessage(payload);
+  call.problems.push(...problems);
+  const edit = route === 'PATCH @original';
+  const attachments = message
+    ? attachmentsAfter(message, files, edit ? (originals.get(token) ?? []) : [], snowflake, call.problems)
+    : [];
   if (call.problems.length > 0) return { status: 400 };
+  if (edit) {
+    originals.set(token, attachments);
+    call.message_attachments = attachments.map((a) => a.filename);
+  }
   return {
     status: 200,
-    json: { id: snowflake(), channel_id: '1', type: 0, ...(call.body as object) },
+    json: {
+      id: snowflake(),
+      channel_id: '1',
+      type: 0,
+      ...(payload as object),
+      attachments: attachments.map((a) => ({
+        ...a,
+        url: `https://cdn.discord.test/attachments/1/${a.id}/${a.filename}`,
+      })),
+    },
   };
 }
 
@@ -147,8 +206,9 @@ function headerRecord(headers: Headers): Record<string, string> {
   return record;
 }
 
-export function handleDiscordRequest(request: FakeRequest): FakeResponse {
+export async function handleDiscordRequest(request: FakeRequest): Promise<FakeResponse> {
   const call: DiscordCall = {
+    at: Date.now(),
     method: request.method,
     path: request.url.pathname,
     headers: headerRecord(request.headers),
@@ -164,7 +224,7 @@ export function handleDiscordRequest(request: FakeRequest): FakeResponse {
   const hook = WEBHOOK.exec(request.url.pathname);
   const command = COMMANDS.exec(request.url.pathname);
   let response: FakeResponse = hook
-    ? webhook(request, call, hook)
+    ? await webhook(request, call, hook)
     : command
       ? commands(request, call, command)
       : { status: 404, json: { message: '404: Not Found', code: 0 } };
@@ -173,6 +233,8 @@ export function handleDiscordRequest(request: FakeRequest): FakeResponse {
     response.json = { message: 'Invalid Form Body', code: 50035, errors: call.problems };
   }
   call.status = response.status;
+  if (call.token?.startsWith('slow-')) await new Promise((resolve) => setTimeout(resolve, SLOW_ANSWER_MS));
+  call.answered_at = Date.now();
   return response;
 }
 
@@ -199,9 +261,14 @@ export function withFakeDiscord(next: (request: Request) => Promise<Response>) {
       return new Response(JSON.stringify(control(url)), { headers: { 'Content-Type': 'application/json' } });
     }
     if (url.hostname !== 'discord.test') return next(request);
-    const body = await request.text();
+    const body = new Uint8Array(await request.arrayBuffer());
     return miniflareResponse(
-      handleDiscordRequest({ method: request.method, url, headers: new Headers(request.headers), body }),
+      await handleDiscordRequest({
+        method: request.method,
+        url,
+        headers: new Headers(request.headers),
+        body,
+      }),
     );
   };
 }
@@ -212,17 +279,17 @@ export async function startFakeDiscordServer(): Promise<{ apiBase: string; close
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
+    req.on('end', async () => {
       const headers = new Headers();
       for (const [name, value] of Object.entries(req.headers)) {
         if (typeof value === 'string') headers.set(name, value);
       }
       const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-      const answer = handleDiscordRequest({
+      const answer = await handleDiscordRequest({
         method: req.method ?? 'GET',
         url,
         headers,
-        body: Buffer.concat(chunks).toString('utf8'),
+        body: new Uint8Array(Buffer.concat(chunks)),
       });
       res.writeHead(answer.status, {
         ...(answer.json === undefined ? {} : { 'Content-Type': 'application/json' }),

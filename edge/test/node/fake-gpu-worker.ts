@@ -6,6 +6,10 @@
 // an edge bug fails the test. Behaviour depends on the host name:
 //   down-*.gpu.test → 503 with Retry-After (a full queue);  hang-*.gpu.test → never answers in time;
 //   any other *.gpu.test → a worker that works.
+// A prompt containing `step-delay-<ms>` makes the job take that long per step and stream its
+// events (GET /v1/jobs/:id/events, signed like a cancel): queued, progress 0..N, a preview every
+// preview_every steps (a solid WebP, lighter as the steps go), then done. Other jobs finish at
+// once and, like the real worker's finished jobs, have no stream (404).
 // It also plays webhook receivers: https://*.hooks.test records each delivery (fail-*.hooks.test
 // answers 500). The tests read what arrived from http://control.gpu.test/calls?prompt=…,
 // /cancels?job=… and /webhooks?job=… .
@@ -24,6 +28,8 @@ import {
   encodeEnvelope,
 } from '../../../shared/src/protocol/envelope.ts';
 import { GpuJob, type GpuResult } from '../../../shared/src/protocol/gpu-job.ts';
+import { EVENT_STREAM_CONTENT_TYPE } from '../../../shared/src/sse/server-sent-events.ts';
+import { jobArrived, jobEventStream, runStreamed } from './fake-gpu-events.ts';
 import { solidPng } from './png.ts';
 
 export const TEST_GPU_SECRET = 'test-gpu-shared-secret-0123456789abcdef';
@@ -42,6 +48,7 @@ export interface ReceivedJob {
   height: number;
   steps: number;
   scheduler: string;
+  preview_every: number;
   /** Whether the job carried cached embeddings for the prompt / negative prompt. */
   prompt_embedding: boolean;
   negative_prompt_embedding: boolean;
@@ -121,14 +128,19 @@ async function generate(request: Request, host: string): Promise<Response> {
     height: job.height,
     steps: job.steps,
     scheduler: job.scheduler,
+    preview_every: job.preview_every,
     prompt_embedding: job.prompt.embedding !== undefined,
     negative_prompt_embedding: job.negative_prompt.embedding !== undefined,
     init_image_bytes: job.init_image ? parts[job.init_image]?.length : undefined,
     status: 200,
   };
   received.push(record);
+  const stepDelay = /\bstep-delay-(\d+)\b/.exec(job.prompt_text ?? '');
+  // Only a slow job has events to follow; the others are done before anyone could ask.
+  if (!stepDelay) jobArrived(job.job_id);
   const refuse = (status: number, code: string, message: string, headers?: Record<string, string>) => {
     record.status = status;
+    jobArrived(job.job_id);
     return error(status, code, message, headers);
   };
   if (host.startsWith('down-')) return refuse(503, 'queue_full', 'the queue is full', { 'Retry-After': '2' });
@@ -154,6 +166,8 @@ async function generate(request: Request, host: string): Promise<Response> {
   if (job.init_image !== undefined && !parts[job.init_image]) {
     return refuse(400, 'invalid_request', 'init_image: the envelope has no such part');
   }
+
+  if (stepDelay) await runStreamed(job, Number(stepDelay[1]));
 
   const out: Record<string, Uint8Array> = {};
   const images = job.seeds.map((seed, i) => {
@@ -192,6 +206,16 @@ async function cancel(request: Request, host: string, jobId: string): Promise<Re
   cancels.push({ host, job_id: jobId });
   return new Response(JSON.stringify({ id: jobId, state: 'cancelled' }), {
     headers: { 'Content-Type': 'application/json' },
+  });
+}
+
+async function events(request: Request, host: string, jobId: string): Promise<Response> {
+  const refused = await verified(request, host, jobActionMessage('events', jobId));
+  if (refused) return error(401, 'unauthorized', `request signature rejected: ${refused}`);
+  const body = await jobEventStream(jobId);
+  if (!body) return error(404, 'not_found', `no job ${jobId} is queued or running here`);
+  return new Response(body, {
+    headers: { 'Content-Type': EVENT_STREAM_CONTENT_TYPE, 'Cache-Control': 'no-store' },
   });
 }
 
@@ -237,6 +261,8 @@ export async function fakeGpuWorker(request: Request): Promise<Response> {
   }
   const host = url.hostname;
   if (request.method === 'POST' && url.pathname === '/v1/generate') return generate(request, host);
+  const eventsPath = /^\/v1\/jobs\/([^/]+)\/events$/.exec(url.pathname);
+  if (request.method === 'GET' && eventsPath) return events(request, host, decodeURIComponent(eventsPath[1]));
   const cancelPath = /^\/v1\/jobs\/([^/]+)$/.exec(url.pathname);
   if (request.method === 'DELETE' && cancelPath)
     return cancel(request, host, decodeURIComponent(cancelPath[1]));

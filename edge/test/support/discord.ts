@@ -9,6 +9,7 @@ import {
   type DiscordCall,
   interactionClient,
   waitForCalls as waitUntilCalls,
+  waitForDelivery as waitUntilDelivered,
 } from '../node/fake-discord-interactions.ts';
 import { ORIGIN } from './api.ts';
 
@@ -19,6 +20,7 @@ export {
   type ImagineOptions,
   type InteractionOptions,
   imagineInteraction,
+  isProgressEdit,
   messageFrom,
   newUserId,
   pingInteraction,
@@ -52,4 +54,10 @@ export async function discordCalls(token: string): Promise<DiscordCall[]> {
 /** Waits (up to 10 s) for the fake Discord to have `count` calls with this token. */
 export function waitForCalls(token: string, count = 1): Promise<DiscordCall[]> {
   return waitUntilCalls(() => discordCalls(token), { count, what: `token ${token}` });
+}
+
+/** Waits (up to 30 s) for the call that delivers this interaction's job, past any progress edits,
+ * and returns every call with its token. */
+export function waitForDelivery(token: string): Promise<DiscordCall[]> {
+  return waitUntilDelivered(() => discordCalls(token), { what: `the delivery for token ${token}` });
 }
