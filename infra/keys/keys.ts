@@ -124,7 +124,7 @@ async function main(argv: string[]): Promise<void> {
     if (!id) throw new Error('revoke needs the key id (see list)');
     const record = revokeKey(store, id);
     console.log(
-      `revoked ${record.id} at ${record.revoked_at}; deployed edges stop accepting it within about a minute`,
+      `revoked ${record.id} at ${record.revoked_at}; deployed edges stop accepting it within about two minutes (KV's propagation plus API_KEY_CACHE_SECONDS)`,
     );
   } else {
     throw new Error(

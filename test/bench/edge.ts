@@ -199,7 +199,8 @@ function report(rows: Row[], cpu: WorkerCpu, measureMs: number, primeMs: number)
       'simulators, which run in the same process. client CPU = this Node process (the load generator).',
     "- Worker CPU per cache hit: a harness Worker (test/bench/support/edge-cpu-harness.js) in the edge's " +
       `workerd sends the request ${CPU_RUN.requests} times to the bundle's fetch, then makes ` +
-      `${CPU_RUN.requests} times only the binding calls one request made, with the same arguments; ` +
+      `${CPU_RUN.requests} times only the binding calls one request made (the isolate's second, once its ` +
+      'memory holds the key record and the stored image, as for every measured one), with the same arguments; ' +
       `${CPU_RUN.rounds} rounds, after ${CPU_RUN.warmup} of each unmeasured. The difference in workerd CPU ` +
       'leaves out HTTP, the entry Worker and the simulators (other services in production); it keeps all the ' +
       "isolate does for the request (JS, crypto, GC) but a binding call's own caller-side cost. Fastest " +

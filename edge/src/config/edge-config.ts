@@ -33,6 +33,8 @@ export const EdgeConfig = z.object({
   PUBLIC_URL: z.union([z.literal(''), httpUrl]).default(''),
   RATE_LIMIT_REQUESTS: integer(1, 10_000).default(60),
   RATE_LIMIT_WINDOW_SECONDS: integer(1, 86_400).default(60),
+  /** How long an isolate trusts an API key record it read from KV, in seconds; 0: read every time. */
+  API_KEY_CACHE_SECONDS: integer(0, 60).default(60),
   /** Body limit of the generation routes, in bytes. */
   MAX_BODY_BYTES: integer(1024, 100 * 1024 * 1024).default(12 * 1024 * 1024),
   /** Local development only: webhooks to http:// and to private, loopback and link-local hosts. */

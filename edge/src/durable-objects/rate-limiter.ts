@@ -2,6 +2,15 @@
 // sliding-window log of its requests. A Durable Object is single-threaded and strongly
 // consistent, so two concurrent requests can never both take the last slot (SD-NOTES §6.5),
 // unlike the Workers Rate Limiting binding, which counts per location and syncs late (§6.6).
+//
+// The log is a SQLite table, one row per slot taken, indexed by time, mirrored by an array in
+// memory that makes the decisions. `take` never awaits, so requests are decided strictly one
+// after another, and a request writes only its own row (and deletes the rows that left the
+// window) instead of rewriting the whole log. Nothing waits for those writes here, yet an
+// allowed request is always on disk before anyone hears of it: the runtime's output gate holds
+// every reply of a Durable Object until the writes made before it are durable (Cloudflare,
+// "Durable Objects: Easy, Fast, Correct — Choose three", 2021). So an object restarted for any
+// reason (evicted when idle, redeployed, moved) reads back every slot it gave out.
 import { DurableObject } from 'cloudflare:workers';
 
 export interface RatePolicy {
@@ -23,32 +32,49 @@ export interface RateDecision {
 }
 
 export class RateLimiter extends DurableObject<Env> {
-  /** Times (ms) of the requests inside the window, oldest first; loaded once, then kept here. */
-  private hits: number[] | undefined;
+  /** Times (ms) of the slots taken that may still be inside the window, oldest first. */
+  private readonly hits: number[];
 
-  async take({ limit, windowSeconds, cost = 1 }: RatePolicy): Promise<RateDecision> {
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    const sql = ctx.storage.sql;
+    sql.exec('CREATE TABLE IF NOT EXISTS hits (at INTEGER NOT NULL)');
+    sql.exec('CREATE INDEX IF NOT EXISTS hits_by_time ON hits (at)');
+    // The first version kept the whole log as one key-value entry: carried over once.
+    const legacy = ctx.storage.kv.get<number[]>('hits');
+    if (legacy) {
+      for (const at of legacy) sql.exec('INSERT INTO hits (at) VALUES (?)', at);
+      ctx.storage.kv.delete('hits');
+    }
+    this.hits = sql
+      .exec<{ at: number }>('SELECT at FROM hits ORDER BY at')
+      .toArray()
+      .map((row) => row.at);
+  }
+
+  take({ limit, windowSeconds, cost = 1 }: RatePolicy): RateDecision {
     const now = Date.now();
     const windowMs = windowSeconds * 1000;
-    this.hits ??= (await this.ctx.storage.get<number[]>('hits')) ?? [];
-    const hits = this.hits.filter((t) => t > now - windowMs);
+    this.forgetUntil(now - windowMs);
+    const hits = this.hits;
     const secondsUntil = (t: number) => Math.max(1, Math.ceil((t - now) / 1000));
 
     if (hits.length + cost > limit) {
       // The request fits once enough of the oldest hits have left the window.
       const mustExpire = hits.length + cost - limit;
       const freeAt = cost > limit ? now + windowMs : hits[mustExpire - 1] + windowMs;
-      this.hits = hits;
       return {
         allowed: false,
         limit,
         remaining: Math.max(0, limit - hits.length),
-        resetSeconds: secondsUntil(hits[0] + windowMs),
+        resetSeconds: hits.length > 0 ? secondsUntil(hits[0] + windowMs) : 0,
         retryAfterSeconds: secondsUntil(freeAt),
       };
     }
-    for (let i = 0; i < cost; i++) hits.push(now);
-    this.hits = hits;
-    await this.ctx.storage.put('hits', hits);
+    for (let i = 0; i < cost; i++) {
+      hits.push(now);
+      this.ctx.storage.sql.exec('INSERT INTO hits (at) VALUES (?)', now);
+    }
     const remaining = limit - hits.length;
     return {
       allowed: true,
@@ -57,5 +83,14 @@ export class RateLimiter extends DurableObject<Env> {
       resetSeconds: remaining > 0 ? 0 : secondsUntil(hits[0] + windowMs),
       retryAfterSeconds: 0,
     };
+  }
+
+  /** Drops the hits at or before `cutoff`, which have left the window, from memory and storage. */
+  private forgetUntil(cutoff: number): void {
+    let expired = 0;
+    while (expired < this.hits.length && this.hits[expired] <= cutoff) expired++;
+    if (expired === 0) return;
+    this.hits.splice(0, expired);
+    this.ctx.storage.sql.exec('DELETE FROM hits WHERE at <= ?', cutoff);
   }
 }

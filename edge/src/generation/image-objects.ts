@@ -4,6 +4,7 @@
 // (SD-NOTES §6.3): long prompts are shortened in the metadata only; the PNG keeps them whole.
 import type { OutputFormat } from '@latent-edge/shared/protocol/generation-request';
 import type { PreparedGeneration } from './prepare-generation.ts';
+import { rememberStored } from './stored-images.ts';
 
 export const IMAGE_EXTENSIONS: Readonly<Record<OutputFormat, string>> = {
   png: 'png',
@@ -81,19 +82,22 @@ export function imageParameters(generation: PreparedGeneration, seed: number): I
   };
 }
 
-export function storeImage(
+export async function storeImage(
   bucket: R2Bucket,
   key: string,
   bytes: Uint8Array,
   parameters: ImageParameters,
 ): Promise<R2Object> {
-  return bucket.put(objectKey(key, parameters.output_format), bytes, {
+  const name = objectKey(key, parameters.output_format);
+  const object = await bucket.put(name, bytes, {
     httpMetadata: {
       contentType: IMAGE_CONTENT_TYPES[parameters.output_format],
       cacheControl: IMMUTABLE_CACHE_CONTROL,
     },
     customMetadata: { seed: String(parameters.seed), params: JSON.stringify(parameters) },
   });
+  rememberStored(name);
+  return object;
 }
 
 /** The parameters stored with an object, or undefined for an object written some other way. */

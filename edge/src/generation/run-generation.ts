@@ -10,6 +10,7 @@ import { embeddingKey, loadEmbedding, storeEmbedding } from './embedding-cache.t
 import { sendJob } from './gpu-pool.ts';
 import { IMAGE_CONTENT_TYPES, imageParameters, objectKey, storeImage } from './image-objects.ts';
 import type { Prepared, PreparedGeneration } from './prepare-generation.ts';
+import { isStored } from './stored-images.ts';
 import { type ProgressListener, workerEventsFollower } from './worker-events.ts';
 
 export interface GeneratedImage {
@@ -50,15 +51,15 @@ export interface GenerationOptions {
   previewEvery?: number;
 }
 
-/** Which images are already in R2 (one HEAD each, in parallel). */
+/** Which images are already in R2 (one HEAD each, in parallel, for those not seen lately). */
 export async function cachedImageKeys(
   bucket: R2Bucket,
   generation: PreparedGeneration,
 ): Promise<Set<string>> {
-  const heads = await Promise.all(
-    generation.images.map((image) => bucket.head(objectKey(image.key, generation.outputFormat))),
+  const stored = await Promise.all(
+    generation.images.map((image) => isStored(bucket, objectKey(image.key, generation.outputFormat))),
   );
-  return new Set(generation.images.filter((_, i) => heads[i] !== null).map((image) => image.key));
+  return new Set(generation.images.filter((_, i) => stored[i]).map((image) => image.key));
 }
 
 export function cacheStatus(cachedCount: number, total: number): CacheStatus {

@@ -1,7 +1,10 @@
 // Reads and validates a JSON request body, once, at the boundary: the media type (415), the size
-// against a stated limit (413, counted while streaming, so a lying or absent Content-Length does
-// not help), UTF-8 and JSON syntax (400), then the shared zod schema, whose messages name the
-// field, the value and the rule (400).
+// against a stated limit (413), UTF-8 and JSON syntax (400), then the shared zod schema, whose
+// messages name the field, the value and the rule (400). A body with a Content-Length within the
+// limit is read whole in one call; the HTTP framing holds it to that length. Any other body, one
+// sent chunked (a Content-Length beside Transfer-Encoding frames nothing: the runtime passes both
+// headers and reads the chunks) or with no length, is counted while it streams and refused as
+// soon as it passes the limit.
 import { parseWith } from '@latent-edge/shared/protocol/validation-error';
 import type { Context } from 'hono';
 import type { z } from 'zod';
@@ -12,9 +15,16 @@ const JSON_MEDIA_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 async function readLimited(request: Request, maxBytes: number): Promise<Uint8Array> {
   const tooLarge = () =>
     new ApiError(413, 'too_large', `request bodies on this route are limited to ${maxBytes} bytes`);
-  const declared = Number(request.headers.get('Content-Length'));
-  if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge();
+  const length = request.headers.get('Content-Length');
+  const declared = length !== null && /^\d+$/.test(length) ? Number(length) : undefined;
+  if (declared !== undefined && declared > maxBytes) throw tooLarge();
   if (!request.body) return new Uint8Array(0);
+  if (declared !== undefined && !request.headers.has('Transfer-Encoding')) {
+    const body = new Uint8Array(await request.arrayBuffer());
+    // Only a Request made inside the isolate can carry more than it declares; still not accepted.
+    if (body.byteLength > maxBytes) throw tooLarge();
+    return body;
+  }
   const chunks: Uint8Array[] = [];
   let total = 0;
   const reader = request.body.getReader();

@@ -1,10 +1,12 @@
 // `Authorization: Bearer <key>`: the key's SHA-256 is looked up in KV (API_KEYS) and compared with
 // the stored hash in constant time. `Basic` with the key as the password is accepted too, for
-// AUTOMATIC1111 clients, which only know its --api-auth basic authentication. Missing, malformed, unknown and revoked keys all answer 401,
-// each with its own code. KV is eventually consistent, so a revocation takes up to about a minute
-// to reach every location (SD-NOTES §6.4).
+// AUTOMATIC1111 clients, which only know its --api-auth basic authentication. Missing, malformed,
+// unknown and revoked keys all answer 401, each with its own code. Records found are remembered
+// for API_KEY_CACHE_SECONDS (auth/api-key-cache.ts): with KV's own propagation (SD-NOTES §6.4), a
+// revocation reaches every request within about two minutes by default.
 import { createMiddleware } from 'hono/factory';
-import { ApiKeyRecord, hashApiKey, MAX_API_KEY_LENGTH } from '../auth/api-key.ts';
+import { hashApiKey, MAX_API_KEY_LENGTH } from '../auth/api-key.ts';
+import { loadApiKeyRecord } from '../auth/api-key-cache.ts';
 import type { AppEnv } from '../env.ts';
 import { ApiError } from '../http/api-error.ts';
 
@@ -12,13 +14,6 @@ const CHALLENGE = { 'WWW-Authenticate': 'Bearer realm="latent-edge"' };
 
 function unauthorized(code: string, message: string): ApiError {
   return new ApiError(401, code, message, { headers: CHALLENGE });
-}
-
-function sameHash(a: string, b: string): boolean {
-  const encoder = new TextEncoder();
-  const left = encoder.encode(a);
-  const right = encoder.encode(b);
-  return left.byteLength === right.byteLength && crypto.subtle.timingSafeEqual(left, right);
 }
 
 const KEY = /^[A-Za-z0-9_-]+$/;
@@ -46,14 +41,11 @@ export const requireApiKey = createMiddleware<AppEnv>(async (c, next) => {
   const key = presentedKey(header);
   if (!key) throw unauthorized('invalid_authorization', 'the Authorization header must be "Bearer <key>"');
   const hash = await hashApiKey(key);
-  const stored = await c.env.API_KEYS.get(hash, 'json');
-  const record = ApiKeyRecord.safeParse(stored);
-  if (!record.success || !sameHash(hash, record.data.hash)) {
-    throw unauthorized('invalid_api_key', 'this API key is not valid');
+  const record = await loadApiKeyRecord(c.env.API_KEYS, hash, c.var.config.API_KEY_CACHE_SECONDS * 1000);
+  if (!record) throw unauthorized('invalid_api_key', 'this API key is not valid');
+  if (record.revoked_at) {
+    throw unauthorized('revoked_api_key', `this API key was revoked at ${record.revoked_at}`);
   }
-  if (record.data.revoked_at) {
-    throw unauthorized('revoked_api_key', `this API key was revoked at ${record.data.revoked_at}`);
-  }
-  c.set('apiKey', record.data);
+  c.set('apiKey', record);
   await next();
 });

@@ -1,8 +1,10 @@
 // A module Worker run inside workerd beside the edge's deploy bundle (copied next to its index.js),
 // to measure the edge's own CPU per request, which workerd does not report. The bench sends it the
 // request to measure, and reads the workerd process's CPU time around each call:
-//   POST /?mode=record     the request once through the edge with every binding wrapped, recording
-//                          each call it makes (KV get, Durable Object RPC, R2 head, …) and its arguments;
+//   POST /?mode=record     the request once through the edge, then once more with every binding
+//                          wrapped, recording each call it makes (KV get, Durable Object RPC, R2 head,
+//                          …) and its arguments: the second, like every measured one, meets the
+//                          isolate's memory of key records and stored images already filled;
 //   POST /?mode=edge&n=N   the request N times through the edge, one after another;
 //   POST /?mode=replay&n=N only the recorded binding calls, N times, in order, without the edge
 //                          (&only=I: only the I-th of them).
@@ -66,10 +68,15 @@ export default {
     const n = Number(url.searchParams.get('n') ?? 1);
     const body = await request.text();
     const target = new URL('/v1/images', url);
+    // Framed as the load test's client frames it: a Content-Length, not chunks.
+    const headers = new Headers(request.headers);
+    headers.delete('Transfer-Encoding');
+    headers.set('Content-Length', String(new TextEncoder().encode(body).byteLength));
     const send = (bindings) =>
-      edge.fetch(new Request(target, { method: 'POST', headers: request.headers, body }), bindings, ctx);
+      edge.fetch(new Request(target, { method: 'POST', headers, body }), bindings, ctx);
 
     if (mode === 'record') {
+      await (await send(env)).arrayBuffer();
       recorded = [];
       const response = await send(recordingEnv(env));
       await response.arrayBuffer();
