@@ -195,7 +195,8 @@ describe('/imagine progress', { timeout: 30_000 }, () => {
 
   it('takes DISCORD_PROGRESS_INTERVAL_MS from 1000 ms up, 2500 ms when unset', () => {
     expect(
-      edgeConfig({ ...env, DISCORD_PROGRESS_INTERVAL_MS: undefined } as Env).DISCORD_PROGRESS_INTERVAL_MS,
+      edgeConfig({ ...env, DISCORD_PROGRESS_INTERVAL_MS: undefined } as unknown as Env)
+        .DISCORD_PROGRESS_INTERVAL_MS,
     ).toBe(2500);
     expect(() => edgeConfig({ ...env, DISCORD_PROGRESS_INTERVAL_MS: 500 } as Env)).toThrow(
       /DISCORD_PROGRESS_INTERVAL_MS: .*1000/,
