@@ -22,7 +22,7 @@ const load = (dir: string) => loadDiffusionModel(dir, { providers: ['cpu'], intr
 describe('model folders', () => {
   it('reads the layout facts of the bundled model', () => {
     const folder = openModelFolder(BUNDLED_MODEL);
-    expect(folder.schedulerClass).toBe('PNDMScheduler');
+    expect(folder.schedulerClass).toBe('DDIMScheduler');
     expect(folder.vaeScalingFactor).toBeGreaterThan(0);
     expect(folder.vaeEncoderPath).toMatch(/vae_encoder\/model\.onnx$/);
     expect(folder.sizeMultiple % 8).toBe(0);

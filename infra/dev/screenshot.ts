@@ -9,6 +9,8 @@ const { values } = parseArgs({
   options: {
     out: { type: 'string', default: 'docs/playground.png' },
     prompt: { type: 'string', default: 'a large red circle in the center on a blue background' },
+    // The bundled model's native size; larger sizes repeat its 64-pixel world.
+    size: { type: 'string', default: '64' },
   },
 });
 
@@ -19,12 +21,12 @@ try {
   await page.goto(`${env.info.edgeUrl}/#key=${env.info.apiKey}`);
   await page.getByRole('status').filter({ hasText: 'Ready.' }).waitFor();
   await page.getByLabel('Prompt', { exact: true }).fill(values.prompt);
-  await page.getByLabel('Width (pixels)').selectOption('256');
-  await page.getByLabel('Height (pixels)').selectOption('256');
+  await page.getByLabel('Width (pixels)').selectOption(values.size);
+  await page.getByLabel('Height (pixels)').selectOption(values.size);
   await page.getByLabel('Seed').fill('7');
   await page.getByRole('button', { name: 'Generate' }).click();
   await page.waitForFunction(
-    () => (document.getElementById('result-image') as HTMLImageElement | null)?.naturalWidth === 256,
+    () => ((document.getElementById('result-image') as HTMLImageElement | null)?.naturalWidth ?? 0) > 0,
     undefined,
     { timeout: 120_000 },
   );

@@ -27,6 +27,13 @@ SCHEDULERS = {
              "beta_schedule": "scaled_linear", "beta_start": 0.00085, "clip_sample": False,
              "num_train_timesteps": 1000, "set_alpha_to_one": False, "skip_prk_steps": True,
              "steps_offset": 1, "trained_betas": None},
+    # SD 1.x's DDIM config (diffusers DDIMScheduler with SD's betas); the bundled model ships it because
+    # its own evaluation samples with DDIM, and PLMS's 4-step extrapolation overshoots on a model this
+    # small at guidance 7.5 (issue 8 notes).
+    "ddim": {"_class_name": "DDIMScheduler", "_diffusers_version": "0.30.0", "beta_end": 0.012,
+             "beta_schedule": "scaled_linear", "beta_start": 0.00085, "clip_sample": False,
+             "num_train_timesteps": 1000, "prediction_type": "epsilon", "set_alpha_to_one": False,
+             "steps_offset": 1, "trained_betas": None},
     # SD 2.1 (768-v).
     "ddim-v": {"_class_name": "DDIMScheduler", "_diffusers_version": "0.30.0", "beta_end": 0.012,
                "beta_schedule": "scaled_linear", "beta_start": 0.00085, "clip_sample": False,

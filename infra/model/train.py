@@ -70,7 +70,7 @@ def main():
     p.add_argument("--vae-steps", type=int, default=2000)
     p.add_argument("--vae-batch", type=int, default=32)
     p.add_argument("--vae-crop", type=int, default=32)
-    p.add_argument("--unet-steps", type=int, default=4000)
+    p.add_argument("--unet-steps", type=int, default=7000)
     p.add_argument("--unet-batch", type=int, default=64)
     p.add_argument("--eval-prompts", type=int, default=60)
     p.add_argument("--resume", action="store_true", help="reuse stage weights found in --work")
@@ -157,7 +157,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix=".tmp-export-", dir=parent)
     os.rmdir(tmp)
     try:
-        v = Variant()
+        v = Variant(scheduler="ddim")
         export_pipeline(tmp, text_encoder, unet, vae, tokenizer, v, projection_dim=text_cfg.hidden_size)
         with open(os.path.join(tmp, "vae_decoder", "latent_rgb.json"), "w") as f:
             json.dump(latent_rgb, f, indent=2)
