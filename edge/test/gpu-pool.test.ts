@@ -54,9 +54,16 @@ describe('gpu-worker choice', () => {
     expect(calls.at(-1)?.host).toBe('ok-d.gpu.test');
     expect(new Set(calls.map((c) => c.job_id)).size).toBe(1);
 
-    // Now down-d has failed at least once in this isolate (the first request, or this one).
-    const later = uniquePrompt('flaky again');
-    expect((await generateWith(workers, later)).status).toBe(200);
+    // Healthy workers are tried in random order, so send requests until down-d has been tried
+    // and failed (each request tries it first with probability ½; 20 misses in a row: 1 in 10⁶).
+    let triedDown = calls.some((c) => c.host === 'down-d.gpu.test');
+    for (let i = 0; i < 20 && !triedDown; i++) {
+      const next = uniquePrompt(`flaky again ${i}`);
+      expect((await generateWith(workers, next)).status).toBe(200);
+      triedDown = (await gpuCalls(next)).some((c) => c.host === 'down-d.gpu.test');
+    }
+    expect(triedDown).toBe(true);
+    // From then on it is tried last, so the healthy one answers alone.
     const again = uniquePrompt('flaky once more');
     expect((await generateWith(workers, again)).status).toBe(200);
     expect((await gpuCalls(again)).map((c) => c.host)).toEqual(['ok-d.gpu.test']);
