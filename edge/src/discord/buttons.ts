@@ -12,16 +12,12 @@ import { prepareGeneration } from '../generation/prepare-generation.ts';
 import { ApiError } from '../http/api-error.ts';
 import { type ButtonAction, parseCustomId } from './custom-id.ts';
 import { VARIATION_COUNT } from './discord-config.ts';
-import type { DiscordDeleteMessage, DiscordGenerateMessage, InteractionRef } from './discord-job.ts';
+import { type DiscordDeleteMessage, type DiscordGenerateMessage, interactionRef } from './discord-job.ts';
 import { takeImageSlots } from './discord-rate-limit.ts';
 import type { DiscordContext } from './imagine.ts';
 import { componentData, type Interaction, interactionUser } from './interaction.ts';
 import { DEFERRED_UPDATE, ephemeral } from './interaction-responses.ts';
 import { serverSettings } from './server-settings.ts';
-
-function reference(interaction: Interaction): InteractionRef {
-  return { id: interaction.id, application_id: interaction.application_id, token: interaction.token };
-}
 
 /** The request that makes the clicked image again, with the seeds the button asks for. */
 async function requestFor(
@@ -65,7 +61,7 @@ export async function clickButton(
     const message: DiscordDeleteMessage = {
       type: 'discord',
       action: 'delete',
-      interaction: reference(interaction),
+      interaction: interactionRef(interaction),
       base_url: ctx.baseUrl,
     };
     await env.JOBS.send(message, { contentType: 'json' });
@@ -84,7 +80,7 @@ export async function clickButton(
     type: 'discord',
     action: 'generate',
     job_id: crypto.randomUUID(),
-    interaction: reference(interaction),
+    interaction: interactionRef(interaction),
     delivery: 'follow_up',
     user_id: userId,
     base_url: ctx.baseUrl,

@@ -10,6 +10,11 @@ export interface InteractionRef {
   token: string;
 }
 
+/** The parts of an interaction a queued job needs to answer it later. */
+export function interactionRef({ id, application_id, token }: InteractionRef): InteractionRef {
+  return { id, application_id, token };
+}
+
 /** Make images, then edit the deferred reply (/imagine) or post a follow-up (a button). */
 export interface DiscordGenerateMessage {
   type: 'discord';

@@ -9,7 +9,7 @@ import type { EdgeConfig } from '../config/edge-config.ts';
 import { prepareGeneration } from '../generation/prepare-generation.ts';
 import { ApiError } from '../http/api-error.ts';
 import { DISCORD_NEGATIVE_CHARS, DISCORD_PROMPT_CHARS } from './discord-config.ts';
-import type { DiscordGenerateMessage } from './discord-job.ts';
+import { type DiscordGenerateMessage, interactionRef } from './discord-job.ts';
 import { takeImageSlots } from './discord-rate-limit.ts';
 import { parseSize } from './image-sizes.ts';
 import { IMAGINE, OPTION_NAMES } from './imagine-command.ts';
@@ -89,7 +89,7 @@ export async function imagine(
     type: 'discord',
     action: 'generate',
     job_id: crypto.randomUUID(),
-    interaction: { id: interaction.id, application_id: interaction.application_id, token: interaction.token },
+    interaction: interactionRef(interaction),
     delivery: 'edit_original',
     user_id: userId,
     base_url: ctx.baseUrl,

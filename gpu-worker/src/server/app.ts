@@ -2,6 +2,7 @@
 // envelope; a job's progress as server-sent events; cancel; health, readiness and Prometheus
 // metrics. One error path: ServiceError →
 // the shared JSON error shape with its status (and Retry-After when the queue is full).
+import type { MessagePart } from '@latent-edge/shared/crypto/hmac';
 import {
   jobActionMessage,
   ReplayGuard,
@@ -119,7 +120,7 @@ export function createApp(deps: AppDeps): Hono {
     return c.json(failure.toJSON(), failure.status);
   };
 
-  const verify = async (body: Uint8Array, headers: Headers) => {
+  const verify = async (body: MessagePart, headers: Headers) => {
     const result = await verifyRequest(
       config.GPU_SHARED_SECRET,
       body,
@@ -202,7 +203,7 @@ export function createApp(deps: AppDeps): Hono {
   // this just after sending the job, so a job that has not arrived yet is waited for briefly.
   app.get('/v1/jobs/:id/events', async (c) => {
     const id = c.req.param('id');
-    await verify(new TextEncoder().encode(jobActionMessage('events', id)), c.req.raw.headers);
+    await verify(jobActionMessage('events', id), c.req.raw.headers);
     const job = await findJob(id, EVENTS_WAIT_MS, c.req.raw.signal);
     if (!job) throw new ServiceError(404, 'not_found', `no job ${id} is queued or running here`);
     return new Response(jobEventStream(job, c.req.raw.signal), {
@@ -217,7 +218,7 @@ export function createApp(deps: AppDeps): Hono {
   app.delete('/v1/jobs/:id', async (c) => {
     if ((await c.req.arrayBuffer()).byteLength > 0)
       throw new ServiceError(400, 'invalid_request', 'a cancel has no body');
-    await verify(new TextEncoder().encode(jobActionMessage('cancel', c.req.param('id'))), c.req.raw.headers);
+    await verify(jobActionMessage('cancel', c.req.param('id')), c.req.raw.headers);
     const job = jobs.get(c.req.param('id'));
     if (!job)
       throw new ServiceError(404, 'not_found', `no job ${c.req.param('id')} is queued or running here`);
