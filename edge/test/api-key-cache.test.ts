@@ -4,7 +4,7 @@
 import { createExecutionContext, env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { type ApiKeyRecord, generateApiKey, newApiKeyRecord } from '../src/auth/api-key.ts';
-import { loadApiKeyRecord } from '../src/auth/api-key-cache.ts';
+import { findApiKey, loadApiKeyRecord } from '../src/auth/api-key-cache.ts';
 import worker from '../src/index.ts';
 import { TimedMemory } from '../src/memory/timed-memory.ts';
 import { createApiKey, type ErrorBody, ORIGIN } from './support/api.ts';
@@ -73,5 +73,39 @@ describe('API key records in isolate memory', () => {
     );
     expect(oldest?.revoked_at).toBeDefined();
     expect(newer.map((record) => record?.revoked_at)).toEqual([undefined, undefined]);
+  });
+});
+
+describe('API key hashes in isolate memory', () => {
+  const memories = () => ({
+    records: new TimedMemory<ApiKeyRecord>(10),
+    hashes: new TimedMemory<string>(10),
+  });
+
+  it("remembers a found key's hash, for the window only, and never an unknown key's", async () => {
+    const memory = memories();
+    const { key, record } = await createApiKey();
+    expect(await findApiKey(env.API_KEYS, key, 60_000, memory)).toEqual(record);
+    expect(memory.hashes.recall(key, 60_000)).toBe(record.hash);
+    expect(memory.hashes.recall(key, 0)).toBeUndefined();
+
+    const unknown = generateApiKey();
+    expect(await findApiKey(env.API_KEYS, unknown, 60_000, memory)).toBeUndefined();
+    expect(memory.hashes.recall(unknown, 60_000)).toBeUndefined();
+  });
+
+  it('finds the record through a remembered hash, and nothing for a key that is not the one remembered', async () => {
+    const memory = memories();
+    const { key, record } = await createApiKey();
+    await findApiKey(env.API_KEYS, key, 60_000, memory);
+    expect(await findApiKey(env.API_KEYS, key, 60_000, memory)).toEqual(record);
+    expect(await findApiKey(env.API_KEYS, `${key.slice(0, -1)}x`, 60_000, memory)).toBeUndefined();
+  });
+
+  it('remembers nothing when API_KEY_CACHE_SECONDS is 0', async () => {
+    const memory = memories();
+    const { key } = await createApiKey();
+    expect(await findApiKey(env.API_KEYS, key, 0, memory)).toBeDefined();
+    expect(memory.hashes.recall(key, 60_000)).toBeUndefined();
   });
 });

@@ -107,7 +107,10 @@ describe('Discord jobs that fail', () => {
   it('reports a job the gpu-worker refuses, without retrying it', async () => {
     const job = await discordJob(uniquePrompt('a malformed job'));
     // Chunks of 10 ids where the model needs 77: the fake gpu-worker refuses the job (400).
-    job.generation.prompt.chunks = [{ ids: Array(10).fill(1), weights: Array(10).fill(1) }];
+    job.generation.prompt = {
+      ...job.generation.prompt,
+      chunks: [{ ids: Array(10).fill(1), weights: Array(10).fill(1) }],
+    };
     const result = await consume(job, 1);
     expect(result.retryMessages).toEqual([]);
     const [edit] = await waitForCalls(job.interaction.token);

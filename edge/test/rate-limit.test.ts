@@ -1,7 +1,7 @@
 // Exact per-key rate limits in a Durable Object, with IETF RateLimit headers.
-import { env, runInDurableObject } from 'cloudflare:test';
+import { env, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import type { RateLimiter, RatePolicy } from '../src/durable-objects/rate-limiter.ts';
+import { MAX_RESERVATION, type RateLimiter, type RatePolicy } from '../src/durable-objects/rate-limiter.ts';
 import { call, createApiKey, type ErrorBody } from './support/api.ts';
 
 /** A limiter of its own for one test. */
@@ -13,6 +13,18 @@ function takeAfterRestart(stub: DurableObjectStub<RateLimiter>, policy: RatePoli
     const Restarted = instance.constructor as typeof RateLimiter;
     return new Restarted(state, env).take(policy);
   });
+}
+
+/** The stored log: rows, rows dated in the future (reserved), and distinct dates (≈ writes). */
+function storedRows(stub: DurableObjectStub<RateLimiter>) {
+  return runInDurableObject(stub, (_, state) =>
+    state.storage.sql
+      .exec<{ n: number; future: number; writes: number }>(
+        'SELECT count(*) AS n, count(*) FILTER (WHERE at > ?) AS future, count(DISTINCT at) AS writes FROM hits',
+        Date.now(),
+      )
+      .one(),
+  );
 }
 
 describe('rate limits', () => {
@@ -80,7 +92,7 @@ describe('rate limits', () => {
     expect(await takeAfterRestart(stub, { ...policy, cost: 2 })).toMatchObject({ allowed: false });
   });
 
-  it('frees the slots that left the window, in memory and in storage', async () => {
+  it('frees the slots that left the window, in memory and, once its alarm has run, in storage', async () => {
     const stub = limiterStub();
     const policy = { limit: 2, windowSeconds: 1 };
     expect((await stub.take(policy)).allowed).toBe(true);
@@ -88,10 +100,59 @@ describe('rate limits', () => {
     expect(await stub.take(policy)).toMatchObject({ allowed: false, retryAfterSeconds: 1 });
     await new Promise((resolve) => setTimeout(resolve, 1100));
     expect(await stub.take(policy)).toMatchObject({ allowed: true, remaining: 1 });
-    const rows = await runInDurableObject(stub, (_, state) =>
-      state.storage.sql.exec<{ n: number }>('SELECT count(*) AS n FROM hits').one(),
-    );
-    expect(rows.n).toBe(1);
+    await runDurableObjectAlarm(stub);
+    expect(await storedRows(stub)).toMatchObject({ n: 1, future: 0 });
+  });
+
+  it('writes rows ahead in reservations instead of one commit per request', async () => {
+    const stub = limiterStub();
+    const policy = { limit: 1000, windowSeconds: 60 };
+    for (let i = 0; i < 120; i++) expect((await stub.take(policy)).remaining).toBe(999 - i);
+    const stored = await storedRows(stub);
+    // Reservations of 1, 2, 4, … 64 rows: seven writes for 120 requests, not 120.
+    expect(stored.writes).toBeLessThanOrEqual(10);
+    expect(stored.n).toBeGreaterThanOrEqual(120);
+    expect(stored.n).toBeLessThan(120 + MAX_RESERVATION);
+  });
+
+  it('never forgets a request across a restart mid-reservation, and is exact again after its alarm', async () => {
+    const stub = limiterStub();
+    const policy = { limit: 1000, windowSeconds: 60 };
+    for (let i = 0; i < 200; i++) await stub.take(policy);
+    // Restarted before the alarm, unspent reserved rows count as requests: never fewer than 200.
+    const early = await takeAfterRestart(stub, policy);
+    expect(early.remaining).toBeLessThanOrEqual(1000 - 201);
+    expect(early.remaining).toBeGreaterThan(1000 - 201 - MAX_RESERVATION);
+
+    const exact = limiterStub();
+    for (let i = 0; i < 200; i++) await exact.take(policy);
+    expect(await runDurableObjectAlarm(exact)).toBe(true);
+    expect(await storedRows(exact)).toMatchObject({ n: 200, future: 0 });
+    expect(await takeAfterRestart(exact, policy)).toMatchObject({ allowed: true, remaining: 1000 - 201 });
+  });
+
+  it("keeps a previous run's reserved rows through the next run's alarm", async () => {
+    const policy = { limit: 100, windowSeconds: 60 };
+    const remaining = await runInDurableObject(limiterStub(), async (instance, state) => {
+      const Restarted = instance.constructor as typeof RateLimiter;
+      const first = new Restarted(state, env);
+      for (let i = 0; i < 10; i++) first.take(policy);
+      const second = new Restarted(state, env);
+      const afterRestart = second.take(policy).remaining;
+      await second.alarm();
+      return { afterRestart, afterAlarm: new Restarted(state, env).take(policy).remaining };
+    });
+    // The first run's reservations (1 + 2 + 4 + 8 rows, 10 of them spent) count as 15 requests.
+    expect(remaining).toEqual({ afterRestart: 100 - 16, afterAlarm: 100 - 17 });
+  });
+
+  it('stays exact for concurrent calls that spend a reservation still being written', async () => {
+    const stub = limiterStub();
+    const policy = { limit: 30, windowSeconds: 60 };
+    const decisions = await Promise.all(Array.from({ length: 45 }, () => stub.take(policy)));
+    expect(decisions.filter((decision) => decision.allowed)).toHaveLength(30);
+    await runDurableObjectAlarm(stub);
+    expect(await storedRows(stub)).toMatchObject({ n: 30, future: 0 });
   });
 
   it("carries over the log an object kept in the first version's key-value entry", async () => {

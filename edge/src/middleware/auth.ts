@@ -5,8 +5,8 @@
 // for API_KEY_CACHE_SECONDS (auth/api-key-cache.ts): with KV's own propagation (SD-NOTES §6.4), a
 // revocation reaches every request within about two minutes by default.
 import { createMiddleware } from 'hono/factory';
-import { hashApiKey, MAX_API_KEY_LENGTH } from '../auth/api-key.ts';
-import { loadApiKeyRecord } from '../auth/api-key-cache.ts';
+import { MAX_API_KEY_LENGTH } from '../auth/api-key.ts';
+import { findApiKey } from '../auth/api-key-cache.ts';
 import type { AppEnv } from '../env.ts';
 import { ApiError } from '../http/api-error.ts';
 
@@ -40,8 +40,7 @@ export const requireApiKey = createMiddleware<AppEnv>(async (c, next) => {
   if (!header) throw unauthorized('missing_api_key', 'send your API key as "Authorization: Bearer <key>"');
   const key = presentedKey(header);
   if (!key) throw unauthorized('invalid_authorization', 'the Authorization header must be "Bearer <key>"');
-  const hash = await hashApiKey(key);
-  const record = await loadApiKeyRecord(c.env.API_KEYS, hash, c.var.config.API_KEY_CACHE_SECONDS * 1000);
+  const record = await findApiKey(c.env.API_KEYS, key, c.var.config.API_KEY_CACHE_SECONDS * 1000);
   if (!record) throw unauthorized('invalid_api_key', 'this API key is not valid');
   if (record.revoked_at) {
     throw unauthorized('revoked_api_key', `this API key was revoked at ${record.revoked_at}`);
