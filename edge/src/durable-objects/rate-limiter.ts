@@ -6,20 +6,25 @@
 // Decisions are made from a log in memory; `take` never awaits, so requests are decided strictly
 // one after another. The log also lives in SQLite, so that an object restarted for any reason
 // (evicted, redeployed, moved) goes on counting, and that copy may over-count but never
-// under-count: no restart can hand out a slot twice.
+// under-count: no restart can hand out a slot twice. The rule that makes this cheap: a slot
+// dated at or after the request that used it is safe to count, since it leaves the window no
+// earlier than the request.
 //
 // Writing a row per request would make every answer wait for a commit, because the runtime's
 // output gate holds an object's replies until the writes made before them are durable (Cloudflare,
 // "Durable Objects: Easy, Fast, Correct — Choose three", 2021). Instead a request that finds no
-// reservation writes several rows ahead, dated the end of a short lease: a row dated at or after
-// a request stands for it safely, since it leaves the window no earlier. The requests that follow
-// within the lease spend those rows and write nothing; while the reservation is still being
-// committed, the output gate holds their replies too. The reservation doubles while requests
-// use it up and shrinks when they don't. When the last lease ends, an alarm rewrites the
-// reserved rows as the exact times of the requests that spent them and drops what left the
-// window, so the stored log is exact again. Only a crash within a lease leaves unspent rows
-// behind, which count as requests until they leave the window: at most the last reservation
-// (MAX_RESERVATION, and an eighth of the limit).
+// reservation writes several rows ahead, dated the end of a short lease, and the requests that
+// follow within the lease spend them and write nothing; while the reservation is still being
+// committed, the output gate holds their replies too. A reservation doubles while requests use
+// it up and shrinks when they don't. When the last lease ends, an alarm rewrites the stored log
+// from memory, exact again. Only a crash within a lease leaves unspent rows behind, which count
+// as requests until they leave the window: at most one reservation (MAX_RESERVATION, and an
+// eighth of the limit).
+//
+// The same rule lets a caller take slots away to spend on its own (`lease`): they are counted
+// here at once, dated the end of their lease, and a caller gives back what it did not spend
+// (`release`) with its next call. The edge's isolates do so for busy keys
+// (rate-limit/leased-slots.ts), so that most of a busy key's requests need no call at all.
 import { DurableObject } from 'cloudflare:workers';
 
 export interface RatePolicy {
@@ -32,7 +37,7 @@ export interface RatePolicy {
 export interface RateDecision {
   allowed: boolean;
   limit: number;
-  /** Slots left in the window after this request. */
+  /** Slots left in the window after this request; a lease's slots count as left (the caller's to spend). */
   remaining: number;
   /** Seconds until a slot frees up (0 when one is free now). */
   resetSeconds: number;
@@ -40,10 +45,28 @@ export interface RateDecision {
   retryAfterSeconds: number;
 }
 
-/** How long a reservation may be spent, and how long the stored log may differ from memory. */
+/** Slots handed to a caller to spend until `until` (ms since the epoch), counted as used then. */
+export interface SlotLease {
+  slots: number;
+  until: number;
+}
+
+export interface LeaseRequest {
+  /** Extra slots wanted beside the request's own, when it is allowed. */
+  want: number;
+  /** Slots of earlier leases that were not spent, given back. */
+  unspent?: SlotLease[];
+}
+
+/** How long a reservation or lease may be spent, and how long the stored log may differ from memory. */
 export const LEASE_MS = 1_000;
-/** The most rows one reservation writes ahead. */
+/** The most rows one reservation writes ahead, and the most slots one lease hands out. */
 export const MAX_RESERVATION = 64;
+
+/** The largest reservation or lease for a limit: an eighth of it, so a crash or an idle lease holds back little. */
+export function reservationCap(limit: number): number {
+  return Math.min(MAX_RESERVATION, Math.floor(limit / 8));
+}
 
 interface Reservation {
   /** The date of its rows: the last moment a request may spend one. */
@@ -53,11 +76,9 @@ interface Reservation {
 }
 
 export class RateLimiter extends DurableObject<Env> {
-  /** Times (ms) of the slots taken that may still be inside the window, oldest first. */
+  /** Times (ms) of the slots counted, ascending; leased and reloaded slots may be in the future. */
   private readonly hits: number[];
-  /** How many hits at the end of `hits` are stored only as reserved rows. */
-  private unreconciled = 0;
-  /** Stored rows dated after this are reservations; rows at or before it are exact. */
+  /** Stored rows dated at or after this may differ from memory until the alarm; older ones match. */
   private reconciledAt: number;
   private reservation: Reservation = { until: 0, left: 0, spent: 0 };
   /** The window of the last policy seen, kept for the alarm's clean-up. */
@@ -74,11 +95,9 @@ export class RateLimiter extends DurableObject<Env> {
       for (const at of legacy) sql.exec('INSERT INTO hits (at) VALUES (?)', at);
       ctx.storage.kv.delete('hits');
     }
-    // Rows dated in the future are a previous run's reservations, spent or not. Dated now they
-    // still leave the window no earlier than any request they stood for, and are exact from here on.
-    const now = Date.now();
-    sql.exec('UPDATE hits SET at = ? WHERE at > ?', now, now);
-    this.reconciledAt = now;
+    // Rows dated in the future (a previous run's reservations and leases) are kept as they are:
+    // a lease may still be spent, and an unspent reservation only over-counts for a moment.
+    this.reconciledAt = Date.now();
     this.windowMs = ctx.storage.kv.get<number>('window_ms');
     this.hits = sql
       .exec<{ at: number }>('SELECT at FROM hits ORDER BY at')
@@ -86,8 +105,46 @@ export class RateLimiter extends DurableObject<Env> {
       .map((row) => row.at);
   }
 
-  take({ limit, windowSeconds, cost = 1 }: RatePolicy): RateDecision {
+  take(policy: RatePolicy): RateDecision {
+    return this.decide(policy, Date.now());
+  }
+
+  /**
+   * Decides this request and, when it is allowed, hands out up to `want` more slots (within the
+   * free ones and reservationCap) for the caller to spend by the lease's end. `unspent` slots of
+   * earlier leases are given back first.
+   */
+  lease(policy: RatePolicy, { want, unspent = [] }: LeaseRequest): RateDecision & { lease?: SlotLease } {
     const now = Date.now();
+    for (const returned of unspent) this.giveBack(returned, now);
+    const decision = this.decide(policy, now);
+    const slots = Math.min(Math.floor(want) || 0, reservationCap(policy.limit), decision.remaining);
+    if (!decision.allowed || slots <= 0) return decision;
+    const until = now + LEASE_MS;
+    for (let i = 0; i < slots; i++) {
+      this.count(until);
+      this.ctx.storage.sql.exec('INSERT INTO hits (at) VALUES (?)', until);
+    }
+    this.scheduleReconcile(until);
+    return { ...decision, lease: { slots, until } };
+  }
+
+  /** Rewrites the stored log from memory (exact but for leased slots), and drops what left the window. */
+  override async alarm(): Promise<void> {
+    const now = Date.now();
+    const sql = this.ctx.storage.sql;
+    if (this.windowMs !== undefined) this.forgetUntil(now - this.windowMs);
+    sql.exec('DELETE FROM hits WHERE at >= ?', this.reconciledAt);
+    if (this.windowMs !== undefined) sql.exec('DELETE FROM hits WHERE at <= ?', now - this.windowMs);
+    for (let i = this.firstAtOrAfter(this.reconciledAt); i < this.hits.length; i++) {
+      sql.exec('INSERT INTO hits (at) VALUES (?)', this.hits[i]);
+    }
+    this.reconciledAt = now;
+    // Its rows are gone: whatever it had left cannot be spent.
+    this.reservation = { until: 0, left: 0, spent: 0 };
+  }
+
+  private decide({ limit, windowSeconds, cost = 1 }: RatePolicy, now: number): RateDecision {
     const windowMs = windowSeconds * 1000;
     this.forgetUntil(now - windowMs);
     const hits = this.hits;
@@ -105,14 +162,12 @@ export class RateLimiter extends DurableObject<Env> {
         retryAfterSeconds: secondsUntil(freeAt),
       };
     }
-    const reservation = this.reservation;
-    if (reservation.left < cost || now > reservation.until) {
+    if (this.reservation.left < cost || now > this.reservation.until) {
       this.reserve(now, windowMs, cost, limit);
     }
     this.reservation.left -= cost;
     this.reservation.spent += cost;
-    for (let i = 0; i < cost; i++) hits.push(now);
-    this.unreconciled += cost;
+    for (let i = 0; i < cost; i++) this.count(now);
     const remaining = limit - hits.length;
     return {
       allowed: true,
@@ -123,30 +178,13 @@ export class RateLimiter extends DurableObject<Env> {
     };
   }
 
-  /** Rewrites the reserved rows as the exact hits they stood for, and drops the expired ones. */
-  override async alarm(): Promise<void> {
-    const now = Date.now();
-    const sql = this.ctx.storage.sql;
-    if (this.windowMs !== undefined) this.forgetUntil(now - this.windowMs);
-    sql.exec('DELETE FROM hits WHERE at > ?', this.reconciledAt);
-    if (this.windowMs !== undefined) sql.exec('DELETE FROM hits WHERE at <= ?', now - this.windowMs);
-    for (const at of this.hits.slice(this.hits.length - this.unreconciled)) {
-      sql.exec('INSERT INTO hits (at) VALUES (?)', at);
-    }
-    this.unreconciled = 0;
-    this.reconciledAt = now;
-    // Its rows are gone: whatever it had left cannot be spent.
-    this.reservation = { until: 0, left: 0, spent: 0 };
-  }
-
   /**
    * Writes rows ahead for this request and the ones after it: twice what the last reservation
-   * had spent, within the slots still free and the caps that bound a crash's over-count.
+   * had spent, within the slots still free and reservationCap.
    */
   private reserve(now: number, windowMs: number, cost: number, limit: number): void {
     const free = limit - this.hits.length;
-    const cap = Math.min(MAX_RESERVATION, Math.floor(limit / 8));
-    const size = Math.min(free, Math.max(cost, Math.min(cap, 2 * this.reservation.spent)));
+    const size = Math.min(free, Math.max(cost, Math.min(reservationCap(limit), 2 * this.reservation.spent)));
     const until = now + LEASE_MS;
     const sql = this.ctx.storage.sql;
     for (let i = 0; i < size; i++) sql.exec('INSERT INTO hits (at) VALUES (?)', until);
@@ -154,16 +192,58 @@ export class RateLimiter extends DurableObject<Env> {
       this.windowMs = windowMs;
       this.ctx.storage.kv.put('window_ms', windowMs);
     }
-    void this.ctx.storage.setAlarm(until);
+    this.scheduleReconcile(until);
     this.reservation = { until, left: size, spent: 0 };
+  }
+
+  /** Unspent leased slots, counted at `until`: no longer counted, in memory or storage. */
+  private giveBack({ slots, until }: SlotLease, now: number): void {
+    // A lease still running cannot be known unspent; only ended ones come back.
+    if (until > now || !Number.isInteger(slots) || slots <= 0) return;
+    let removed = 0;
+    for (let i = this.firstAtOrAfter(until); removed < slots && this.hits[i] === until; removed++) {
+      this.hits.splice(i, 1);
+    }
+    if (removed === 0) return;
+    this.ctx.storage.sql.exec(
+      'DELETE FROM hits WHERE rowid IN (SELECT rowid FROM hits WHERE at = ? LIMIT ?)',
+      until,
+      removed,
+    );
+  }
+
+  private scheduleReconcile(at: number): void {
+    void this.ctx.storage.setAlarm(at);
+  }
+
+  /** Counts a slot at `at`, keeping the log in order. */
+  private count(at: number): void {
+    const hits = this.hits;
+    if (hits.length === 0 || hits[hits.length - 1] <= at) hits.push(at);
+    else hits.splice(this.firstAfter(at), 0, at);
+  }
+
+  private firstAtOrAfter(at: number): number {
+    let low = 0;
+    let high = this.hits.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (this.hits[middle] < at) low = middle + 1;
+      else high = middle;
+    }
+    return low;
+  }
+
+  private firstAfter(at: number): number {
+    let index = this.firstAtOrAfter(at);
+    while (index < this.hits.length && this.hits[index] === at) index++;
+    return index;
   }
 
   /** Drops the hits at or before `cutoff`, which have left the window, from memory. */
   private forgetUntil(cutoff: number): void {
     let expired = 0;
     while (expired < this.hits.length && this.hits[expired] <= cutoff) expired++;
-    if (expired === 0) return;
-    this.hits.splice(0, expired);
-    this.unreconciled = Math.min(this.unreconciled, this.hits.length);
+    if (expired > 0) this.hits.splice(0, expired);
   }
 }

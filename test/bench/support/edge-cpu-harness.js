@@ -1,21 +1,26 @@
 // A module Worker run inside workerd beside the edge's deploy bundle (copied next to its index.js),
 // to measure the edge's own CPU per request, which workerd does not report. The bench sends it the
 // request to measure, and reads the workerd process's CPU time around each call:
-//   POST /?mode=record     the request once through the edge, then once more with every binding
-//                          wrapped, recording each call it makes (KV get, Durable Object RPC, R2 head,
-//                          …) and its arguments: the second, like every measured one, meets the
-//                          isolate's memory of key records and stored images already filled;
+//   POST /?mode=record&n=K the request once through the edge, then K times more with every binding
+//                          wrapped, recording each call they make (KV get, Durable Object RPC, R2
+//                          head, …) and its arguments: like every measured one, they meet the
+//                          isolate's memory (key records, stored images, leased rate-limit slots)
+//                          as it is under load, so not every request makes every call;
 //   POST /?mode=edge&n=N   the request N times through the edge, one after another;
-//   POST /?mode=replay&n=N only the recorded binding calls, N times, in order, without the edge
-//                          (&only=I: only the I-th of them).
+//   POST /?mode=replay&n=N the binding calls of N requests (N × calls recorded ÷ K), in order,
+//                          without the edge (&only=NAME: N calls of that name).
 // The local KV, R2 and Durable Object simulators run in the same workerd process, so they cost edge
 // and replay alike: (CPU of edge − CPU of replay) / N is the edge Worker's own CPU per request.
 import edge from './index.js';
 
 export { JobState, RateLimiter } from './index.js';
 
-/** Binding calls of the recorded request: the binding's name, then each method and its arguments. */
+/** Binding calls of the recorded requests: the binding's name, then each method and its arguments. */
 let recorded = [];
+/** How many requests made them. */
+let recordedRequests = 0;
+
+const callName = ([binding, ...steps]) => [binding, ...steps.map((s) => s.method)].join('.');
 
 const isBinding = (value) =>
   typeof value === 'object' &&
@@ -78,12 +83,19 @@ export default {
     if (mode === 'record') {
       await (await send(env)).arrayBuffer();
       recorded = [];
-      const response = await send(recordingEnv(env));
-      await response.arrayBuffer();
+      recordedRequests = n;
+      const bindings = recordingEnv(env);
+      let failures = 0;
+      for (let i = 0; i < n; i++) {
+        const response = await send(bindings);
+        await response.arrayBuffer();
+        if (response.status !== 200 || response.headers.get('X-Cache') !== 'HIT') failures++;
+      }
+      const counts = new Map();
+      for (const call of recorded) counts.set(callName(call), (counts.get(callName(call)) ?? 0) + 1);
       return Response.json({
-        status: response.status,
-        cache: response.headers.get('X-Cache'),
-        calls: recorded.map(([binding, ...steps]) => [binding, ...steps.map((s) => s.method)].join('.')),
+        failures,
+        calls: [...counts].map(([call, count]) => ({ call, perRequest: count / n })),
       });
     }
     if (mode !== 'edge' && mode !== 'replay') {
@@ -92,19 +104,20 @@ export default {
     if (mode === 'replay' && recorded.length === 0) {
       return new Response('nothing recorded yet: POST ?mode=record first', { status: 409 });
     }
-    const only = url.searchParams.get('only');
-    const calls = only === null ? recorded : [recorded[Number(only)]];
-    if (calls.some((call) => call === undefined)) return new Response(`no call ${only}`, { status: 400 });
     let failures = 0;
-    for (let i = 0; i < n; i++) {
-      if (mode === 'edge') {
+    if (mode === 'edge') {
+      for (let i = 0; i < n; i++) {
         const response = await send(env);
         await response.arrayBuffer();
         if (response.status !== 200 || response.headers.get('X-Cache') !== 'HIT') failures++;
-      } else {
-        for (const call of calls) await replay(env, call);
       }
+      return Response.json({ n, failures });
     }
+    const only = url.searchParams.get('only');
+    const calls = only === null ? recorded : recorded.filter((call) => callName(call) === only);
+    if (calls.length === 0) return new Response(`no call ${only}`, { status: 400 });
+    const count = only === null ? Math.round((n * recorded.length) / recordedRequests) : n;
+    for (let i = 0; i < count; i++) await replay(env, calls[i % calls.length]);
     return Response.json({ n, failures });
   },
 };
