@@ -8,7 +8,8 @@
 // call, less a margin), so no slot is ever used twice or after the time it is counted for. What
 // leasing gives up is only on the other side: slots leased to one isolate and not yet spent are
 // not available to another, so a key busy in several places at its limit may be refused a
-// little early. Slots left when a lease ends go back with the key's next call. Leases start
+// little early. Slots left when a lease ends go back with the key's next call once the object
+// sees the lease as ended too (its clock decides; slots given back sooner are ignored). Leases start
 // small and double while they are used up within their time (reservationCap: at most 64, and an
 // eighth of the limit, so keys with limits under 8 never lease); a key with no call in the last
 // lease period asks for none, so an occasional request leaves nothing behind.
@@ -35,9 +36,13 @@ interface Block {
   until: number;
   /** The last moment (this isolate's clock) a slot may be spent. */
   spendBy: number;
+  /** When the object will surely see the lease as ended (it ignores slots given back sooner). */
+  returnAfter: number;
   size: number;
   left: number;
 }
+
+type Unspent = SlotLease & { returnAfter: number };
 
 interface KeySlots {
   policy: string;
@@ -48,8 +53,8 @@ interface KeySlots {
   lastCallAt: number;
   /** Slots spent from the last block to finish: the next lease asks for twice as many. */
   lastSpent: number;
-  /** Ended blocks' unspent slots, to give back. */
-  unspent: SlotLease[];
+  /** Ended blocks' unspent slots, to give back once the object sees them ended. */
+  unspent: Unspent[];
 }
 
 const policyId = ({ limit, windowSeconds }: RatePolicy) => `${limit}/${windowSeconds}`;
@@ -87,24 +92,27 @@ export class LeasedSlots {
     const state = this.keys.get(name);
     if (!state) return { want: 0 };
     this.retire(state, now);
-    const unspent = state.unspent;
-    state.unspent = [];
+    const unspent = state.unspent
+      .filter((u) => u.returnAfter <= now)
+      .map(({ slots, until }) => ({ slots, until }));
+    state.unspent = state.unspent.filter((u) => u.returnAfter > now);
     const busy = state.policy === policyId(policy) && now - state.lastCallAt <= LEASE_MS;
     const want = busy ? Math.min(reservationCap(policy.limit), Math.max(1, 2 * state.lastSpent)) : 0;
     return unspent.length > 0 ? { want, unspent } : { want };
   }
 
-  /** The limiter's answer to a call made at `calledAt`, with the slots it leased. */
+  /** The limiter's answer to a call made at `calledAt` and answered at `answeredAt`, with the slots it leased. */
   learn(
     name: string,
     policy: RatePolicy,
     calledAt: number,
     answer: RateDecision & { lease?: SlotLease },
+    answeredAt = Date.now(),
   ): void {
     let state = this.keys.get(name);
     if (state && state.policy !== policyId(policy)) {
       // The key's limit changed: its blocks are spent no more, and go back once they end.
-      for (const block of state.blocks) state.unspent.push({ slots: block.left, until: block.until });
+      for (const block of state.blocks) state.unspent.push(unspentOf(block));
       state.blocks = [];
       state.policy = policyId(policy);
     }
@@ -130,6 +138,7 @@ export class LeasedSlots {
     state.blocks.push({
       until: lease.until,
       spendBy: calledAt + LEASE_MS - CLOCK_MARGIN_MS,
+      returnAfter: answeredAt + LEASE_MS + CLOCK_MARGIN_MS,
       size: lease.slots,
       left: lease.slots,
     });
@@ -141,9 +150,13 @@ export class LeasedSlots {
     while (state.blocks.length > 0 && state.blocks[0].spendBy < now) {
       const block = state.blocks.shift() as Block;
       state.lastSpent = block.size - block.left;
-      if (block.left > 0) state.unspent.push({ slots: block.left, until: block.until });
+      if (block.left > 0) state.unspent.push(unspentOf(block));
     }
   }
+}
+
+function unspentOf(block: Block): Unspent {
+  return { slots: block.left, until: block.until, returnAfter: block.returnAfter };
 }
 
 const isolateSlots = new LeasedSlots();
