@@ -182,6 +182,11 @@ describe('/imagine', () => {
       [{ prompt: 'x', scheduler: 'warp' }, /^❌ scheduler: unknown scheduler/],
       [{ prompt: 'x', steps: 51 }, /^❌ steps: 51 is above/],
       [{ prompt: 'x', negative: 'n'.repeat(501) }, /^❌ negative: 501 characters is above the limit of 500/],
+      [
+        // 479 characters, a token each: over 225 tokens within Discord's 500 characters.
+        { prompt: 'x', negative: Array(240).fill('a').join(',') },
+        /^❌ negative is too long: it has \d+ tokens/,
+      ],
     ];
     for (const [options, message] of cases) {
       const { body } = await interact(imagineInteraction(options));

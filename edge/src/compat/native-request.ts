@@ -33,7 +33,10 @@ export async function withClientNames<T>(
     if (!(error instanceof ApiError) || field === undefined || name === undefined || error.status !== 400) {
       throw error;
     }
-    throw new ApiError(400, error.code, error.message.replace(`${field}:`, `${name}:`), {
+    // Messages start with the field: "steps: 51 is above …", "negative_prompt is too long: …".
+    const rest = error.message.slice(field.length);
+    const message = error.message.startsWith(field) && /^[: ]/.test(rest) ? name + rest : error.message;
+    throw new ApiError(400, error.code, message, {
       ...error.options,
       field: name,
     });
