@@ -37,8 +37,10 @@ import { endsWithIend, pngSize } from '../support/png.ts';
 
 /** A real job on 2 shared cores (queue, CPU inference, R2, the edit) may take this long. */
 const JOB_MS = 120_000;
-/** Discord job retries while every gpu-worker is down: 5 + 10 + 20 + 40 s (run-discord-job.ts). */
-const RETRIES_MS = 75_000;
+/** The first retry's delay (DISCORD_RETRY_SECONDS), short so the failure flow's four retries take 15 s. */
+const RETRY_SECONDS = 1;
+/** Discord job retries while every gpu-worker is down: 1 + 2 + 4 + 8 s (run-discord-job.ts). */
+const RETRIES_MS = 15_000;
 const WEBHOOKS = `/api/v10/webhooks/${TEST_DISCORD_APPLICATION_ID}`;
 /** The least time between two progress edits of a reply (the edge's minimum). */
 const PROGRESS_INTERVAL_MS = 1000;
@@ -61,6 +63,7 @@ beforeAll(async () => {
       DISCORD_BOT_TOKEN: TEST_DISCORD_BOT_TOKEN,
       DISCORD_API_BASE: fake.apiBase,
       DISCORD_PROGRESS_INTERVAL_MS: String(PROGRESS_INTERVAL_MS),
+      DISCORD_RETRY_SECONDS: String(RETRY_SECONDS),
     },
     // One onnxruntime thread: two cores are shared by the worker, workerd and the tests.
     gpuEnv: { INTRA_OP_THREADS: '1' },
@@ -391,11 +394,15 @@ describe('the Discord bot on the local stack', () => {
     async () => {
       await env.stack.killGpuWorker();
       const interaction = imagineInteraction({ prompt: 'a boat in a storm', steps: 4 });
+      const askedAt = Date.now();
       const { body } = await client.interact(interaction);
       expect(body).toEqual(DEFERRED_REPLY);
 
       const calls = await callsFor(interaction.token, RETRIES_MS + JOB_MS);
       const [edit] = calls;
+      // After the four retries' delays, as DISCORD_RETRY_SECONDS sets them (the default 5 s: 75 s).
+      expect(edit.at - askedAt).toBeGreaterThanOrEqual(RETRIES_MS);
+      expect(edit.at - askedAt).toBeLessThan(60_000);
       expectAccepted(edit, 'PATCH', `${WEBHOOKS}/${interaction.token}/messages/@original`, 200);
       expect(edit.body).toEqual({
         content:

@@ -63,6 +63,8 @@ export const DISCORD_CONFIG = {
   /** Least time between two progress edits of one /imagine reply, in ms (Discord's webhook routes
    * allow a few calls per message every few seconds; below 1 s risks 429s). */
   DISCORD_PROGRESS_INTERVAL_MS: integer(1000, 60_000).default(2500),
+  /** Seconds before a job's first retry (doubling: 5, 10, 20, 40 by default; shorter than API jobs'). */
+  DISCORD_RETRY_SECONDS: integer(1, 60).default(5),
   DISCORD_DEFAULTS: DiscordDefaults.default({ model: '', negative_prompt: '', max_steps: LIMITS.maxSteps }),
   DISCORD_SERVERS: z
     .array(DiscordServer)

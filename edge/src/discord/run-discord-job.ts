@@ -30,8 +30,8 @@ import { attemptTimeoutMs, finishesInTime, tokenExpiresAt } from './token-life.t
 
 /** Queue deliveries of one Discord job before it fails for good. */
 const MAX_ATTEMPTS = 5;
-/** Seconds before retry n: 5, 10, 20, 40 (shorter than API jobs': the token is ticking). */
-const discordBackoffSeconds = (attempt: number) => 5 * 2 ** (attempt - 1);
+/** Seconds before retry n: DISCORD_RETRY_SECONDS doubling (shorter than API jobs': the token is ticking). */
+const discordBackoffSeconds = (firstSeconds: number, attempt: number) => firstSeconds * 2 ** (attempt - 1);
 /** A progress edit that takes longer is given up, so it never holds the final edit for long. */
 const PROGRESS_EDIT_TIMEOUT_MS = 5000;
 
@@ -94,7 +94,7 @@ async function generate(
     if (failure.status >= 500) console.error(`discord job ${job.job_id}:`, failure.options.cause ?? error);
     // 3. Busy: later, if later is still in time.
     const busy = failure.status === 503 || failure.status === 504;
-    const delay = discordBackoffSeconds(attempts);
+    const delay = discordBackoffSeconds(config.DISCORD_RETRY_SECONDS, attempts);
     if (
       busy &&
       attempts < MAX_ATTEMPTS &&
@@ -112,7 +112,8 @@ export async function runDiscordJob(
   env: Env,
   ctx: ExecutionContext,
 ): Promise<void> {
-  const rest: DiscordRest = { apiBase: edgeConfig(env).DISCORD_API_BASE, baseUrl: job.base_url };
+  const config = edgeConfig(env);
+  const rest: DiscordRest = { apiBase: config.DISCORD_API_BASE, baseUrl: job.base_url };
   try {
     if (job.action === 'delete') {
       await deleteOriginal(rest, job.interaction);
@@ -124,7 +125,9 @@ export async function runDiscordJob(
     }
   } catch (error) {
     if (!(error instanceof DiscordApiError)) throw error;
-    const delay = Math.ceil(error.retryAfterSeconds ?? discordBackoffSeconds(message.attempts));
+    const delay = Math.ceil(
+      error.retryAfterSeconds ?? discordBackoffSeconds(config.DISCORD_RETRY_SECONDS, message.attempts),
+    );
     const alive = Date.now() + delay * 1000 < tokenExpiresAt(job.interaction.id);
     if (error.retryable && alive && message.attempts < MAX_ATTEMPTS) {
       console.warn(`${error.message}; retrying in ${delay} s`);
