@@ -14,7 +14,7 @@ const { values } = parseArgs({
   },
 });
 
-const env = await startTestStack({ gpuEnv: { INTRA_OP_THREADS: '1' } });
+const env = await startTestStack();
 const browser = await launchChromium();
 try {
   const page = await browser.newPage({ viewport: { width: 1100, height: 900 }, deviceScaleFactor: 1 });

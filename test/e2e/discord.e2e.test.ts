@@ -65,8 +65,6 @@ beforeAll(async () => {
       DISCORD_PROGRESS_INTERVAL_MS: String(PROGRESS_INTERVAL_MS),
       DISCORD_RETRY_SECONDS: String(RETRY_SECONDS),
     },
-    // One onnxruntime thread: two cores are shared by the worker, workerd and the tests.
-    gpuEnv: { INTRA_OP_THREADS: '1' },
   });
   edge = env.info.edgeUrl;
   client = interactionClient({

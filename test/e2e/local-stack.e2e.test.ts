@@ -27,8 +27,6 @@ beforeAll(async () => {
   env = await startTestStack({
     // The webhook receiver listens on 127.0.0.1, which only local development may target.
     edgeVars: { ALLOW_LOCAL_WEBHOOKS: 'true' },
-    // One onnxruntime thread: two cores are shared by the worker, workerd and the tests.
-    gpuEnv: { INTRA_OP_THREADS: '1' },
   });
   edge = env.info.edgeUrl;
   key = env.info.apiKey;

@@ -30,9 +30,7 @@ describe.skipIf(unavailable)('the playground in Chromium', () => {
 
   beforeAll(async () => {
     browser = await launchChromium();
-    // One onnxruntime thread: two cores are shared by the worker, workerd, Chromium and the tests.
     env = await startTestStack({
-      gpuEnv: { INTRA_OP_THREADS: '1' },
       // Every test here uses the one dev key, and each poll of a job counts against its limit.
       edgeVars: { RATE_LIMIT_REQUESTS: '1000' },
     });

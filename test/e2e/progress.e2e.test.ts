@@ -21,7 +21,6 @@ beforeAll(async () => {
   receiver = await startWebhookReceiver();
   env = await startTestStack({
     edgeVars: { ALLOW_LOCAL_WEBHOOKS: 'true' },
-    gpuEnv: { INTRA_OP_THREADS: '1' },
   });
   edge = env.info.edgeUrl;
   key = env.info.apiKey;

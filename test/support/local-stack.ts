@@ -21,6 +21,7 @@ export interface TestStack {
 
 export interface TestStackOptions {
   edgeVars?: Record<string, string>;
+  /** Added to the gpu-worker's environment, which has INTRA_OP_THREADS=1 unless set here. */
   gpuEnv?: Record<string, string>;
 }
 
@@ -38,7 +39,8 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     edgeEnvPath: join(dir, 'edge.env'),
     keyFile: join(dir, 'dev-key'),
     edgeVars: options.edgeVars,
-    gpuEnv: options.gpuEnv,
+    // One onnxruntime thread: two cores are shared by the worker, workerd, the tests (and Chromium).
+    gpuEnv: { INTRA_OP_THREADS: '1', ...options.gpuEnv },
     wranglerLogPath: join(dir, 'wrangler-logs'),
     onLine: (source, line) => {
       lines.push(`[${source}] ${line}`);

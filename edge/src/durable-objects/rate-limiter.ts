@@ -23,7 +23,7 @@
 //
 // The same rule lets a caller take slots away to spend on its own (`lease`): they are counted
 // here at once, dated the end of their lease, and a caller gives back what it did not spend
-// (`release`) with its next call. The edge's isolates do so for busy keys
+// (`unspent`) with its next call. The edge's isolates do so for busy keys
 // (rate-limit/leased-slots.ts), so that most of a busy key's requests need no call at all.
 import { DurableObject } from 'cloudflare:workers';
 
@@ -121,11 +121,8 @@ export class RateLimiter extends DurableObject<Env> {
     const slots = Math.min(Math.floor(want) || 0, reservationCap(policy.limit), decision.remaining);
     if (!decision.allowed || slots <= 0) return decision;
     const until = now + LEASE_MS;
-    for (let i = 0; i < slots; i++) {
-      this.count(until);
-      this.ctx.storage.sql.exec('INSERT INTO hits (at) VALUES (?)', until);
-    }
-    this.scheduleReconcile(until);
+    for (let i = 0; i < slots; i++) this.count(until);
+    this.writeAhead(until, slots);
     return { ...decision, lease: { slots, until } };
   }
 
@@ -186,13 +183,11 @@ export class RateLimiter extends DurableObject<Env> {
     const free = limit - this.hits.length;
     const size = Math.min(free, Math.max(cost, Math.min(reservationCap(limit), 2 * this.reservation.spent)));
     const until = now + LEASE_MS;
-    const sql = this.ctx.storage.sql;
-    for (let i = 0; i < size; i++) sql.exec('INSERT INTO hits (at) VALUES (?)', until);
+    this.writeAhead(until, size);
     if (windowMs !== this.windowMs) {
       this.windowMs = windowMs;
       this.ctx.storage.kv.put('window_ms', windowMs);
     }
-    this.scheduleReconcile(until);
     this.reservation = { until, left: size, spent: 0 };
   }
 
@@ -212,15 +207,19 @@ export class RateLimiter extends DurableObject<Env> {
     );
   }
 
-  private scheduleReconcile(at: number): void {
-    void this.ctx.storage.setAlarm(at);
+  /** Stores `rows` slots dated `until`, and has the alarm make the log exact once that time has come. */
+  private writeAhead(until: number, rows: number): void {
+    for (let i = 0; i < rows; i++) this.ctx.storage.sql.exec('INSERT INTO hits (at) VALUES (?)', until);
+    // Every lease ends within LEASE_MS, so the latest one set is the last to end.
+    void this.ctx.storage.setAlarm(until);
   }
 
   /** Counts a slot at `at`, keeping the log in order. */
   private count(at: number): void {
     const hits = this.hits;
     if (hits.length === 0 || hits[hits.length - 1] <= at) hits.push(at);
-    else hits.splice(this.firstAfter(at), 0, at);
+    // Times are whole milliseconds: the first entry after `at` is the first at or after at + 1.
+    else hits.splice(this.firstAtOrAfter(at + 1), 0, at);
   }
 
   private firstAtOrAfter(at: number): number {
@@ -232,12 +231,6 @@ export class RateLimiter extends DurableObject<Env> {
       else high = middle;
     }
     return low;
-  }
-
-  private firstAfter(at: number): number {
-    let index = this.firstAtOrAfter(at);
-    while (index < this.hits.length && this.hits[index] === at) index++;
-    return index;
   }
 
   /** Drops the hits at or before `cutoff`, which have left the window, from memory. */

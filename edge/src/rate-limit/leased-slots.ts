@@ -25,6 +25,7 @@ import {
   reservationCap,
   type SlotLease,
 } from '../durable-objects/rate-limiter.ts';
+import { TimedMemory } from '../memory/timed-memory.ts';
 
 /** Taken off a lease's time: Date.now() in a Worker stands still while it computes. */
 export const CLOCK_MARGIN_MS = 100;
@@ -59,14 +60,19 @@ interface KeySlots {
 
 const policyId = ({ limit, windowSeconds }: RatePolicy) => `${limit}/${windowSeconds}`;
 
-export class LeasedSlots {
-  private readonly keys = new Map<string, KeySlots>();
+/** A key's state lives as long as the isolate keeps it (within MAX_KEYS): it never goes stale. */
+const FOREVER = Number.POSITIVE_INFINITY;
 
-  constructor(readonly capacity = MAX_KEYS) {}
+export class LeasedSlots {
+  private readonly keys: TimedMemory<KeySlots>;
+
+  constructor(capacity = MAX_KEYS) {
+    this.keys = new TimedMemory(capacity);
+  }
 
   /** A decision from a leased slot of `name`'s, or undefined when its limiter must be asked. */
   spend(name: string, policy: RatePolicy, now = Date.now()): RateDecision | undefined {
-    const state = this.keys.get(name);
+    const state = this.keys.recall(name, FOREVER);
     if (!state || state.policy !== policyId(policy) || (policy.cost ?? 1) !== 1) return undefined;
     this.retire(state, now);
     const block = state.blocks[0];
@@ -89,7 +95,7 @@ export class LeasedSlots {
 
   /** What the next call for `name` asks for: extra slots when it is busy, and slots to give back. */
   request(name: string, policy: RatePolicy, now = Date.now()): LeaseRequest {
-    const state = this.keys.get(name);
+    const state = this.keys.recall(name, FOREVER);
     if (!state) return { want: 0 };
     this.retire(state, now);
     const unspent = state.unspent
@@ -109,7 +115,7 @@ export class LeasedSlots {
     answer: RateDecision & { lease?: SlotLease },
     answeredAt = Date.now(),
   ): void {
-    let state = this.keys.get(name);
+    let state = this.keys.recall(name, FOREVER);
     if (state && state.policy !== policyId(policy)) {
       // The key's limit changed: its blocks are spent no more, and go back once they end.
       for (const block of state.blocks) state.unspent.push(unspentOf(block));
@@ -125,11 +131,7 @@ export class LeasedSlots {
         lastSpent: 0,
         unspent: [],
       };
-      if (this.keys.size >= this.capacity) {
-        const oldest = this.keys.keys().next().value;
-        if (oldest !== undefined) this.keys.delete(oldest);
-      }
-      this.keys.set(name, state);
+      this.keys.learn(name, state);
     }
     const lease = answer.lease;
     state.lastCallAt = calledAt;
