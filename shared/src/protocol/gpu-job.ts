@@ -15,14 +15,28 @@ export const WeightedChunk = z
   })
   .refine((c) => c.ids.length === c.weights.length, { error: 'ids and weights differ in length' });
 
+const Chunks = z.array(WeightedChunk).min(1).max(LIMITS.maxPromptChunks);
+
 /**
- * A prompt as the edge tokenized it. `embedding` names a part holding its encoder output
- * (float32 [chunks × maxLength × hidden], weights already applied) that the edge had cached.
+ * A prompt as the edge tokenized it. `chunks` feed the text encoder; `chunks_2` the second text
+ * encoder of a two-encoder model (SDXL), tokenized with that encoder's own tokenizer (its pad id
+ * differs), one chunk for each of `chunks`. `embedding` names a part holding the encoder output the
+ * edge had cached: float32 [chunks × maxLength × hidden] with weights applied, then, for models
+ * with a pooled text embedding (SDXL), its `pooled` values.
  */
-export const PromptInput = z.strictObject({
-  chunks: z.array(WeightedChunk).min(1).max(LIMITS.maxPromptChunks),
-  embedding: z.string().max(40).optional(),
-});
+export const PromptInput = z
+  .strictObject({
+    chunks: Chunks,
+    chunks_2: Chunks.optional(),
+    embedding: z.string().max(40).optional(),
+  })
+  .refine(
+    (p) =>
+      p.chunks_2 === undefined ||
+      (p.chunks_2.length === p.chunks.length &&
+        p.chunks_2.every((c, i) => c.ids.length === p.chunks[i].ids.length)),
+    { error: 'chunks_2 must have one chunk of the same length for each of chunks', path: ['chunks_2'] },
+  );
 
 export const GpuJob = z.strictObject({
   job_id: z.string().min(1).max(100),
@@ -59,6 +73,8 @@ export const EmbeddingPart = z.strictObject({
   part: z.string(),
   /** [chunks × maxLength, hidden] */
   shape: z.tuple([z.int(), z.int()]),
+  /** Values of the pooled text embedding after the hidden states (SDXL's `text_embeds`); 0 when none. */
+  pooled: z.int().min(0).default(0),
 });
 
 export const GpuResult = z.strictObject({
