@@ -4,6 +4,7 @@
 import { serve } from '@hono/node-server';
 import { ConfigError, loadConfig } from './config.ts';
 import { type DiffusionModel, loadDiffusionModel } from './model/diffusion-model.ts';
+import { ModelFolderError } from './model/model-folder.ts';
 import { TextEncoderCache } from './pipeline/text-encoder-cache.ts';
 import { createApp, type WorkerState } from './server/app.ts';
 import { warmUp } from './server/warm-up.ts';
@@ -85,5 +86,6 @@ async function main(): Promise<void> {
 
 main().catch((error: Error) => {
   console.error(`[gpu-worker] failed to start: ${error.message}`);
-  process.exit(1);
+  // A folder that is not a usable model is bad configuration too (EX_CONFIG), not a crash.
+  process.exit(error instanceof ModelFolderError ? 78 : 1);
 });

@@ -33,7 +33,7 @@ describe('generate on every export variant', () => {
 
   it('reads the dtypes a real export declares', async () => {
     expect((await model(join(FIXTURES, 'int64'))).spec).toMatchObject({
-      idsType: 'int64',
+      textEncoders: [{ idsType: 'int64', hiddenOutput: 'last_hidden_state', pooledOutput: undefined }],
       timestepType: 'int64',
       timestepRank: 1,
     });

@@ -5,7 +5,6 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { extname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { tokenizeWeighted } from '@latent-edge/shared/prompt/prompt-chunks';
 import { GenerationRequest } from '@latent-edge/shared/protocol/generation-request';
 import { LIMITS } from '@latent-edge/shared/protocol/limits';
 import { parseWith } from '@latent-edge/shared/protocol/validation-error';
@@ -15,6 +14,7 @@ import { openModelFolder } from '../model/model-folder.ts';
 import { checkGenerateRequest } from '../pipeline/check-request.ts';
 import { generate } from '../pipeline/generate.ts';
 import { defaultSchedulerFor } from '../pipeline/scheduler-defaults.ts';
+import { tokenizePrompt } from '../pipeline/tokenize-prompt.ts';
 
 export const BUNDLED_MODEL = resolve(import.meta.dirname, '../../models/tiny-sd');
 
@@ -115,16 +115,16 @@ async function main(argv: string[]): Promise<void> {
     intraOpThreads: threads,
     log: console.error,
   });
-  const promptTokens = tokenizeWeighted(model.tokenizer, request.prompt, {
+  const prompt = tokenizePrompt(model, request.prompt, {
     maxChunks: LIMITS.maxPromptChunks,
   });
-  const negativeTokens = tokenizeWeighted(model.tokenizer, request.negative_prompt, {
+  const negativePrompt = tokenizePrompt(model, request.negative_prompt, {
     maxChunks: LIMITS.maxPromptChunks,
   });
   const seed = request.seed === -1 ? randomInt(0, 2 ** 32) : request.seed;
   const generateRequest = {
-    prompt: { chunks: promptTokens.chunks },
-    negativePrompt: { chunks: negativeTokens.chunks },
+    prompt,
+    negativePrompt,
     width: request.width ?? folder.nativeSize,
     height: request.height ?? folder.nativeSize,
     steps: request.steps ?? 20,

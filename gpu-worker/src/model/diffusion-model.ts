@@ -1,6 +1,7 @@
 // A loaded model: its folder, sessions and spec, exposed to the pipeline as plain functions over
 // Float32Arrays. Everything about dtypes and tensor shapes (int32/int64 ids, float/int64/scalar
 // timesteps, fp16 graphs) is settled here, so the pipeline's math never sees onnxruntime.
+import { resolve } from 'node:path';
 import { loadTokenizerDir } from '@latent-edge/shared/node/tokenizer-dir';
 import type { ClipTokenizer } from '@latent-edge/shared/tokenizer/clip-tokenizer';
 import { type InferenceSession, Tensor } from 'onnxruntime-node';
@@ -8,7 +9,7 @@ import { SchedulerConfig } from '../schedulers/scheduler-config.ts';
 import { float16ToFloat32, float32ToFloat16 } from './float16.ts';
 import { type ModelFolder, ModelFolderError, openModelFolder } from './model-folder.ts';
 import { modelRevision } from './model-revision.ts';
-import { type ModelSpec, readModelSpec } from './model-spec.ts';
+import { type ModelSpec, readModelSpec, type TextEncoderSpec } from './model-spec.ts';
 import { createSession, type ExecutionProvider, type SessionSettings } from './onnx-session.ts';
 
 export interface DiffusionModel {
@@ -17,12 +18,13 @@ export interface DiffusionModel {
   revision: string;
   folder: ModelFolder;
   spec: ModelSpec;
+  /** The first text encoder's tokenizer (the one every model has). */
   tokenizer: ClipTokenizer;
+  /** One per text encoder, in `spec.textEncoders` order: SDXL's second pads with "!" (id 0). */
+  textEncoders: TextEncoder[];
   /** scheduler_config.json, parsed once; each job builds its own scheduler from it. */
   schedulerConfig: SchedulerConfig;
   provider: ExecutionProvider;
-  /** Text encoder: `batch` rows of `length` ids → hidden states [batch, length, hidden]. */
-  encodeText(ids: readonly number[], batch: number): Promise<Float32Array>;
   /**
    * UNet: noise (or v) prediction for `batch` latents. `timesteps` has one entry per batch row;
    * models whose timestep input is a scalar or fixed at [1] need all entries equal
@@ -38,6 +40,21 @@ export interface DiffusionModel {
   release(): Promise<void>;
 }
 
+export interface TextEncoder {
+  spec: TextEncoderSpec;
+  tokenizer: ClipTokenizer;
+  /**
+   * `batch` rows of `length` ids → hidden states [batch, length, spec.hiddenSize] and, for the
+   * encoder feeding SDXL's `text_embeds`, the pooled embeddings [batch, spec.pooledSize].
+   */
+  encode(ids: readonly number[], batch: number): Promise<EncodedText>;
+}
+
+export interface EncodedText {
+  hidden: Float32Array;
+  pooled?: Float32Array;
+}
+
 export interface UnetInput {
   sample: Float32Array;
   batch: number;
@@ -49,6 +66,9 @@ export interface UnetInput {
   sequenceLength: number;
   /** LCM guidance embedding [batch, timestepCondDim]. */
   timestepCond?: Float32Array;
+  /** SDXL: pooled prompt embeddings [batch, pooledSize] and size conditioning [batch, timeIdsSize]. */
+  textEmbeds?: Float32Array;
+  timeIds?: Float32Array;
 }
 
 export type EncodedImage = { mean: Float32Array; logvar: Float32Array } | { sample: Float32Array };
@@ -70,6 +90,44 @@ function floatData(tensor: Tensor): Float32Array {
   throw new ModelFolderError(`expected a float output, got ${tensor.type}`);
 }
 
+/** A session that cannot open is a broken model folder: name the graph's path and the reason. */
+async function openGraph(path: string, options: SessionSettings) {
+  try {
+    return await createSession(path, options);
+  } catch (error) {
+    throw new ModelFolderError((error as Error).message);
+  }
+}
+
+function textEncoderOf(
+  session: InferenceSession,
+  spec: TextEncoderSpec,
+  tokenizer: ClipTokenizer,
+): TextEncoder {
+  const outputs = spec.pooledOutput ? [spec.hiddenOutput, spec.pooledOutput] : [spec.hiddenOutput];
+  return {
+    spec,
+    tokenizer,
+    async encode(ids, batch) {
+      const length = ids.length / batch;
+      const data = spec.idsType === 'int64' ? BigInt64Array.from(ids, BigInt) : Int32Array.from(ids);
+      const results = await session.run(
+        { input_ids: new Tensor(spec.idsType, data, [batch, length]) },
+        outputs,
+      );
+      return {
+        hidden: floatData(results[spec.hiddenOutput]),
+        pooled: spec.pooledOutput ? floatData(results[spec.pooledOutput]) : undefined,
+      };
+    },
+  };
+}
+
+function hasNonFinite(values: Float32Array): boolean {
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) return true;
+  return false;
+}
+
 async function runSingleOutput(
   session: InferenceSession,
   feeds: Record<string, Tensor>,
@@ -79,21 +137,37 @@ async function runSingleOutput(
   return results[output];
 }
 
+/** Loads a model folder; anything wrong with it is a ModelFolderError naming the folder. */
 export async function loadDiffusionModel(dir: string, options: LoadOptions): Promise<DiffusionModel> {
+  try {
+    return await loadFolder(dir, options);
+  } catch (error) {
+    if (error instanceof ModelFolderError && !error.message.includes(resolve(dir))) {
+      throw new ModelFolderError(`model folder ${resolve(dir)}: ${error.message}`);
+    }
+    throw error;
+  }
+}
+
+async function loadFolder(dir: string, options: LoadOptions): Promise<DiffusionModel> {
   const folder = openModelFolder(dir);
-  const tokenizer = loadTokenizerDir(folder.tokenizerDir);
+  const tokenizers = [folder.tokenizerDir, folder.tokenizer2Dir]
+    .filter((dir) => dir !== undefined)
+    .map((dir) => loadTokenizerDir(dir));
   const parsedConfig = SchedulerConfig.safeParse(folder.schedulerConfig);
   if (!parsedConfig.success) {
     throw new ModelFolderError(`scheduler/scheduler_config.json: ${parsedConfig.error.issues[0].message}`);
   }
-  const [textEncoder, unet, vaeDecoder, vaeEncoder] = await Promise.all([
-    createSession(folder.textEncoderPath, options),
-    createSession(folder.unetPath, options),
-    createSession(folder.vaeDecoderPath, options),
-    folder.vaeEncoderPath ? createSession(folder.vaeEncoderPath, options) : undefined,
+  const [textEncoder, textEncoder2, unet, vaeDecoder, vaeEncoder] = await Promise.all([
+    openGraph(folder.textEncoderPath, options),
+    folder.textEncoder2Path ? openGraph(folder.textEncoder2Path, options) : undefined,
+    openGraph(folder.unetPath, options),
+    openGraph(folder.vaeDecoderPath, options),
+    folder.vaeEncoderPath ? openGraph(folder.vaeEncoderPath, options) : undefined,
   ]);
   const spec = readModelSpec({
     textEncoder: textEncoder.session,
+    textEncoder2: textEncoder2?.session,
     unet: unet.session,
     vaeDecoder: vaeDecoder.session,
     vaeEncoder: vaeEncoder?.session,
@@ -107,27 +181,33 @@ export async function loadDiffusionModel(dir: string, options: LoadOptions): Pro
   const decoderOutput = vaeDecoder.session.outputNames.includes('sample')
     ? 'sample'
     : vaeDecoder.session.outputNames[0];
+  const encoderSessions = [textEncoder, textEncoder2].filter((s) => s !== undefined);
+  const textEncoders = spec.textEncoders.map((encoderSpec, i) =>
+    textEncoderOf(encoderSessions[i].session, encoderSpec, tokenizers[i]),
+  );
+  for (const [i, t] of tokenizers.entries()) {
+    if (t.maxLength !== tokenizers[0].maxLength) {
+      throw new ModelFolderError(
+        `tokenizer_${i + 1} has model_max_length ${t.maxLength}; tokenizer has ${tokenizers[0].maxLength}`,
+      );
+    }
+  }
+  if (spec.vaeDecoderFloat === 'float16' && folder.vaeForceUpcast) {
+    options.log?.(
+      `${folder.vaeDecoderPath}: a float16 VAE decoder whose config says force_upcast (SDXL's overflows in float16); images that overflow fail with a clear error. Export vae_decoder in float32, or use a fixed fp16 VAE`,
+    );
+  }
 
   return {
     id: options.id ?? folder.id,
     revision: await modelRevision(folder.dir),
     folder,
     spec,
-    tokenizer,
+    tokenizer: tokenizers[0],
+    textEncoders,
     schedulerConfig: parsedConfig.data,
     provider: unet.provider,
     perRowTimesteps,
-
-    async encodeText(ids, batch) {
-      const length = ids.length / batch;
-      const data = spec.idsType === 'int64' ? BigInt64Array.from(ids, BigInt) : Int32Array.from(ids);
-      const out = await runSingleOutput(
-        textEncoder.session,
-        { input_ids: new Tensor(spec.idsType, data, [batch, length]) },
-        spec.hiddenStateOutput,
-      );
-      return floatData(out);
-    },
 
     async predictNoise(input) {
       const { batch, timesteps } = input;
@@ -162,6 +242,12 @@ export async function loadDiffusionModel(dir: string, options: LoadOptions): Pro
         if (!input.timestepCond) throw new Error('this UNet (LCM-distilled) needs timestep_cond');
         feeds.timestep_cond = floatTensor(spec.unetFloat, input.timestepCond, [batch, spec.timestepCondDim]);
       }
+      if (spec.pooledSize) {
+        if (!input.textEmbeds || !input.timeIds)
+          throw new Error('this UNet (SDXL) needs text_embeds and time_ids');
+        feeds.text_embeds = floatTensor(spec.unetFloat, input.textEmbeds, [batch, spec.pooledSize]);
+        feeds.time_ids = floatTensor(spec.unetFloat, input.timeIds, [batch, spec.timeIdsSize]);
+      }
       return floatData(await runSingleOutput(unet.session, feeds, unetOutput));
     },
 
@@ -174,7 +260,14 @@ export async function loadDiffusionModel(dir: string, options: LoadOptions): Pro
           width,
         ]),
       };
-      return floatData(await runSingleOutput(vaeDecoder.session, feeds, decoderOutput));
+      const pixels = floatData(await runSingleOutput(vaeDecoder.session, feeds, decoderOutput));
+      // A float16 decoder that overflows gives inf/NaN, which would encode as a black image.
+      if (spec.vaeDecoderFloat === 'float16' && hasNonFinite(pixels)) {
+        throw new Error(
+          `the float16 VAE decoder overflowed (${folder.vaeForceUpcast ? 'its config says force_upcast: ' : ''}SDXL's VAE does in float16); export vae_decoder in float32 or use a fixed fp16 VAE`,
+        );
+      }
+      return pixels;
     },
 
     async encodeImage(pixels, height, width) {
@@ -189,7 +282,9 @@ export async function loadDiffusionModel(dir: string, options: LoadOptions): Pro
     },
 
     async release() {
-      await Promise.all([textEncoder, unet, vaeDecoder, vaeEncoder].map((s) => s?.session.release()));
+      await Promise.all(
+        [textEncoder, textEncoder2, unet, vaeDecoder, vaeEncoder].map((s) => s?.session.release()),
+      );
     },
   };
 }

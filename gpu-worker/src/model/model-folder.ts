@@ -17,6 +17,16 @@ export interface ModelFolder {
   schedulerClass: string | undefined;
   tokenizerDir: string;
   textEncoderPath: string;
+  /** SDXL's second text encoder (OpenCLIP) and its own tokenizer folder, when present. */
+  textEncoder2Path: string | undefined;
+  tokenizer2Dir: string | undefined;
+  /**
+   * SDXL (model_index.json `force_zeros_for_empty_prompt`): an empty negative prompt conditions
+   * on zeros rather than on the encoded empty text (diffusers `pipeline_stable_diffusion_xl.py`).
+   */
+  forceZerosForEmptyPrompt: boolean;
+  /** The VAE config's `force_upcast`: its decoder overflows in float16 (SDXL's does). */
+  vaeForceUpcast: boolean;
   unetPath: string;
   vaeDecoderPath: string;
   vaeEncoderPath: string | undefined;
@@ -72,6 +82,13 @@ export function openModelFolder(folder: string): ModelFolder {
   const modelIndex = optionalJson(join(dir, 'model_index.json'), 'model_index.json');
   const latentRgb = optionalJson(join(dir, 'vae_decoder/latent_rgb.json'), 'vae_decoder/latent_rgb.json');
   const scale = vaeConfig?.scaling_factor;
+  const textEncoder2Path = existsSync(join(dir, 'text_encoder_2/model.onnx'))
+    ? join(dir, 'text_encoder_2/model.onnx')
+    : undefined;
+  if (textEncoder2Path) {
+    requireFile(dir, 'tokenizer_2/vocab.json', "the second text encoder's tokenizer vocabulary");
+    requireFile(dir, 'tokenizer_2/merges.txt', "the second text encoder's tokenizer merges");
+  }
 
   return {
     dir,
@@ -80,6 +97,10 @@ export function openModelFolder(folder: string): ModelFolder {
     schedulerClass: typeof schedulerConfig._class_name === 'string' ? schedulerConfig._class_name : undefined,
     tokenizerDir,
     textEncoderPath: requireFile(dir, 'text_encoder/model.onnx', 'the text encoder'),
+    textEncoder2Path,
+    tokenizer2Dir: textEncoder2Path ? join(dir, 'tokenizer_2') : undefined,
+    forceZerosForEmptyPrompt: modelIndex?.force_zeros_for_empty_prompt === true,
+    vaeForceUpcast: vaeConfig?.force_upcast === true,
     unetPath: requireFile(dir, 'unet/model.onnx', 'the UNet'),
     vaeDecoderPath: requireFile(dir, 'vae_decoder/model.onnx', 'the VAE decoder'),
     vaeEncoderPath: existsSync(join(dir, 'vae_encoder/model.onnx'))

@@ -2,6 +2,7 @@
 // the traced UNet can take, steps, strength, token ids inside the vocabulary, chunk lengths.
 // Each failure names the field, the value and the rule.
 import { LIMITS } from '@latent-edge/shared/protocol/limits';
+import type { ClipTokenizer } from '@latent-edge/shared/tokenizer/clip-tokenizer';
 import type { DiffusionModel } from '../model/diffusion-model.ts';
 import type { GenerateRequest } from './generate.ts';
 
@@ -47,26 +48,55 @@ export function checkGenerateRequest(
     if (s === undefined || !(s > 0 && s <= 1))
       throw new RequestError('strength', `${s} must be in (0, 1] with an init image`);
   }
-  const { maxLength, vocabSize } = model.tokenizer;
+  const { maxLength } = model.tokenizer;
+  const { hiddenSize, pooledSize } = model.spec;
   for (const field of ['prompt', 'negativePrompt'] as const) {
     const source = request[field];
-    for (const chunk of source.chunks) {
-      if (chunk.ids.length !== maxLength || chunk.weights.length !== maxLength) {
+    for (const [i, encoder] of model.textEncoders.entries()) {
+      const chunks = i === 0 ? source.chunks : source.chunks2;
+      const what = i === 0 ? field : `${field}.chunks_2`;
+      if (!chunks) {
         throw new RequestError(
-          field,
-          `each chunk must hold ${maxLength} ids and weights; got ${chunk.ids.length}`,
+          what,
+          'this model has two text encoders (SDXL): give chunks for the second too',
         );
       }
-      const bad = chunk.ids.find((id) => !Number.isInteger(id) || id < 0 || id >= vocabSize);
-      if (bad !== undefined)
-        throw new RequestError(field, `token id ${bad} is outside this model's vocabulary (${vocabSize})`);
+      if (chunks.length !== source.chunks.length) {
+        throw new RequestError(
+          what,
+          `${chunks.length} chunks; the first encoder's prompt has ${source.chunks.length}`,
+        );
+      }
+      checkChunks(chunks, encoder.tokenizer, what);
     }
-    const hidden = model.spec.hiddenSize;
-    if (source.embedding && source.embedding.length % (maxLength * hidden) !== 0) {
+    if (source.chunks2 && model.textEncoders.length < 2) {
+      throw new RequestError(`${field}.chunks_2`, 'this model has one text encoder');
+    }
+    const values = source.embedding ? source.embedding.length - pooledSize : 0;
+    if (source.embedding && (values <= 0 || values % (maxLength * hiddenSize) !== 0)) {
       throw new RequestError(
         field,
-        `embedding of ${source.embedding.length} values is not a multiple of ${maxLength}×${hidden}`,
+        `embedding of ${source.embedding.length} values is not a multiple of ${maxLength}×${hiddenSize}${pooledSize ? ` plus ${pooledSize} pooled values` : ''}`,
       );
     }
+  }
+}
+
+function checkChunks(
+  chunks: GenerateRequest['prompt']['chunks'],
+  tokenizer: ClipTokenizer,
+  field: string,
+): void {
+  const { maxLength, vocabSize } = tokenizer;
+  for (const chunk of chunks) {
+    if (chunk.ids.length !== maxLength || chunk.weights.length !== maxLength) {
+      throw new RequestError(
+        field,
+        `each chunk must hold ${maxLength} ids and weights; got ${chunk.ids.length}`,
+      );
+    }
+    const bad = chunk.ids.find((id) => !Number.isInteger(id) || id < 0 || id >= vocabSize);
+    if (bad !== undefined)
+      throw new RequestError(field, `token id ${bad} is outside this model's vocabulary (${vocabSize})`);
   }
 }

@@ -14,6 +14,9 @@ export interface UnetCall {
   hiddenStates: Float32Array;
   sequenceLength: number;
   timestepCond?: Float32Array;
+  /** SDXL: pooled prompt embeddings and size conditioning, one row per sample row. */
+  textEmbeds?: Float32Array;
+  timeIds?: Float32Array;
 }
 
 export type NoisePredictor = (input: UnetCall) => Promise<Float32Array>;
@@ -33,6 +36,10 @@ export interface DenoisingImage {
   readonly sequenceLength: number;
   /** LCM's guidance embedding, when the UNet takes one. */
   readonly timestepCond?: Float32Array;
+  /** SDXL: the pooled prompt embeddings (`uncondPooled` when guided) and the `time_ids`. */
+  readonly condPooled?: Float32Array;
+  readonly uncondPooled?: Float32Array;
+  readonly timeIds?: Float32Array;
   /** Latent height and width. */
   readonly height: number;
   readonly width: number;
@@ -72,6 +79,14 @@ export class HiddenStateBatch {
   }
 }
 
+/** One row per sample row, joined; undefined unless every row has one. */
+function rowsOf(values: readonly Float32Array[], rows: number): Float32Array | undefined {
+  if (values.length !== rows || rows === 0) return undefined;
+  const joined = new Float32Array(rows * values[0].length);
+  for (const [i, v] of values.entries()) joined.set(v, i * v.length);
+  return joined;
+}
+
 /** Runs one step for every image in `images` (all unfinished, all with the same batchKey). */
 export async function denoiseStep(
   images: readonly DenoisingImage[],
@@ -84,6 +99,8 @@ export async function denoiseStep(
   const sample = new Float32Array(rows * latentSize);
   const timesteps: number[] = [];
   const conds: Float32Array[] = [];
+  const pooled: Float32Array[] = [];
+  const timeIds: Float32Array[] = [];
   let row = 0;
   for (const img of images) {
     const modelInput = img.scheduler.scaleModelInput(img.latents, img.stepIndex);
@@ -92,13 +109,11 @@ export async function denoiseStep(
       sample.set(modelInput, row++ * latentSize);
       timesteps.push(t);
       if (img.timestepCond) conds.push(img.timestepCond);
+      if (img.timeIds) timeIds.push(img.timeIds);
     }
-  }
-  let timestepCond: Float32Array | undefined;
-  if (conds.length === rows) {
-    const joined = new Float32Array(rows * conds[0].length);
-    for (const [i, c] of conds.entries()) joined.set(c, i * c.length);
-    timestepCond = joined;
+    // The same [uncond, cond] order as the hidden states.
+    if (img.uncondPooled) pooled.push(img.uncondPooled);
+    if (img.condPooled) pooled.push(img.condPooled);
   }
 
   const output = await predictNoise({
@@ -109,7 +124,9 @@ export async function denoiseStep(
     timesteps,
     hiddenStates: hiddenStates.for(images),
     sequenceLength: first.sequenceLength,
-    timestepCond,
+    timestepCond: rowsOf(conds, rows),
+    textEmbeds: rowsOf(pooled, rows),
+    timeIds: rowsOf(timeIds, rows),
   });
 
   row = 0;

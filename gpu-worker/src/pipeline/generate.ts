@@ -13,6 +13,7 @@ import { type DenoisingImage, denoiseStep, HiddenStateBatch, isFinished } from '
 import { type EncodedPrompts, encodePrompts, type PromptSource } from './encode-prompt.ts';
 import { guidanceScaleEmbedding, usesGuidance } from './guidance.ts';
 import { img2imgLatents, initialLatents } from './prepare-latents.ts';
+import { sizeConditioning } from './size-conditioning.ts';
 import { TextEncoderCache } from './text-encoder-cache.ts';
 
 export interface GenerateRequest {
@@ -132,6 +133,7 @@ export async function prepareImages(
   const timestepCond = spec.timestepCondDim
     ? guidanceScaleEmbedding(request.guidanceScale, spec.timestepCondDim)
     : undefined;
+  const timeIds = spec.timeIdsSize ? sizeConditioning(request.width, request.height) : undefined;
   const encodedInit = request.initImage
     ? await model.encodeImage(
         rgbToPlanes(
@@ -160,8 +162,11 @@ export async function prepareImages(
       guidanceRescale: request.guidanceRescale,
       cond: prompts.cond,
       uncond: prompts.uncond,
+      condPooled: prompts.condPooled,
+      uncondPooled: prompts.uncondPooled,
       sequenceLength: prompts.sequenceLength,
       timestepCond,
+      timeIds,
       height,
       width,
     };

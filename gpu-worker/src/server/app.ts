@@ -57,7 +57,12 @@ function resultEnvelope(
       height: image.height,
     };
   });
-  const hidden = model.spec.hiddenSize;
+  const { hiddenSize: hidden, pooledSize } = model.spec;
+  // [rows, hidden] then the pooled values; an absent (or zeroed SDXL) negative is empty.
+  const shape = (values: Float32Array) => {
+    const pooled = values.length > 0 ? pooledSize : 0;
+    return { shape: [(values.length - pooled) / hidden, hidden] as [number, number], pooled };
+  };
   let embeddings: GpuResult['embeddings'];
   const { promptEmbedding, negativeEmbedding } = outcome.prompts;
   if (returnEmbeddings && !outcome.prompts.fromCache) {
@@ -65,8 +70,8 @@ function resultEnvelope(
     const negative = negativeEmbedding ?? new Float32Array(0);
     parts.negative_prompt_embedding = float32Bytes(negative);
     embeddings = {
-      prompt: { part: 'prompt_embedding', shape: [promptEmbedding.length / hidden, hidden] },
-      negative_prompt: { part: 'negative_prompt_embedding', shape: [negative.length / hidden, hidden] },
+      prompt: { part: 'prompt_embedding', ...shape(promptEmbedding) },
+      negative_prompt: { part: 'negative_prompt_embedding', ...shape(negative) },
     };
   }
   const head: GpuResult = {

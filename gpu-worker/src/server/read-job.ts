@@ -70,9 +70,14 @@ export function readJob(body: Uint8Array, models: ReadonlyMap<string, DiffusionM
     }
   };
   const request: GenerateRequest = {
-    prompt: { chunks: job.prompt.chunks, embedding: embedding(job.prompt.embedding, 'prompt.embedding') },
+    prompt: {
+      chunks: job.prompt.chunks,
+      chunks2: job.prompt.chunks_2,
+      embedding: embedding(job.prompt.embedding, 'prompt.embedding'),
+    },
     negativePrompt: {
       chunks: job.negative_prompt.chunks,
+      chunks2: job.negative_prompt.chunks_2,
       embedding: embedding(job.negative_prompt.embedding, 'negative_prompt.embedding'),
     },
     width: job.width,

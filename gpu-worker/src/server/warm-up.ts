@@ -5,15 +5,17 @@ import { generate } from '../pipeline/generate.ts';
 import { TextEncoderCache } from '../pipeline/text-encoder-cache.ts';
 
 export async function warmUp(model: DiffusionModel): Promise<void> {
-  const { tokenizer } = model;
-  const empty = [tokenizer.bos, tokenizer.eos, ...new Array(tokenizer.maxLength - 2).fill(tokenizer.pad)];
-  const chunk = { ids: empty, weights: new Array(tokenizer.maxLength).fill(1) };
+  const [chunk, chunk2] = model.textEncoders.map(({ tokenizer }) => ({
+    ids: [tokenizer.bos, tokenizer.eos, ...new Array(tokenizer.maxLength - 2).fill(tokenizer.pad)],
+    weights: new Array(tokenizer.maxLength).fill(1),
+  }));
+  const empty = { chunks: [chunk], chunks2: chunk2 && [chunk2] };
   const side = model.folder.sizeMultiple;
   await generate(
     model,
     {
-      prompt: { chunks: [chunk] },
-      negativePrompt: { chunks: [chunk] },
+      prompt: empty,
+      negativePrompt: empty,
       width: side,
       height: side,
       steps: 1,

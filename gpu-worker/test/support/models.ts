@@ -1,8 +1,8 @@
 // The project's own small models for tests: the bundled one and the export-variant fixtures.
 import { resolve } from 'node:path';
-import { tokenizeWeighted } from '@latent-edge/shared/prompt/prompt-chunks';
 import { type DiffusionModel, loadDiffusionModel } from '../../src/model/diffusion-model.ts';
 import type { GenerateRequest } from '../../src/pipeline/generate.ts';
+import { tokenizePrompt } from '../../src/pipeline/tokenize-prompt.ts';
 
 export const BUNDLED_MODEL = resolve(import.meta.dirname, '../../models/tiny-sd');
 export const FIXTURES = resolve(import.meta.dirname, '../fixtures/models');
@@ -26,8 +26,8 @@ export function request(
 ): GenerateRequest {
   const { text = 'a red circle', negative = '', ...rest } = overrides;
   return {
-    prompt: { chunks: tokenizeWeighted(m.tokenizer, text).chunks },
-    negativePrompt: { chunks: tokenizeWeighted(m.tokenizer, negative).chunks },
+    prompt: tokenizePrompt(m, text),
+    negativePrompt: tokenizePrompt(m, negative),
     width: 64,
     height: 64,
     steps: 4,

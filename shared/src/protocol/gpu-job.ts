@@ -73,8 +73,8 @@ export const EmbeddingPart = z.strictObject({
   part: z.string(),
   /** [chunks × maxLength, hidden] */
   shape: z.tuple([z.int(), z.int()]),
-  /** Values of the pooled text embedding after the hidden states (SDXL's `text_embeds`); 0 when none. */
-  pooled: z.int().min(0).default(0),
+  /** Values of the pooled text embedding after the hidden states (SDXL's `text_embeds`); none when absent. */
+  pooled: z.int().min(0).optional(),
 });
 
 export const GpuResult = z.strictObject({

@@ -102,7 +102,10 @@ function timedAdapter(model: DiffusionModel, ms: AdapterMs): DiffusionModel {
     };
   return {
     ...model,
-    encodeText: time('encodeText', model.encodeText),
+    textEncoders: model.textEncoders.map((encoder) => ({
+      ...encoder,
+      encode: time('encodeText', encoder.encode),
+    })),
     predictNoise: time('predictNoise', model.predictNoise),
     decodeLatents: time('decodeLatents', model.decodeLatents),
   };
