@@ -23,6 +23,17 @@ export const SD_KL_F8_LATENT_RGB: LatentRgbMap = {
   bias: [0, 0, 0],
 };
 
+/** SDXL's VAE (same kl-f8 shape, other latent space): the same A1111 function's SDXL branch. */
+export const SDXL_LATENT_RGB: LatentRgbMap = {
+  factors: [
+    [0.3448, 0.4168, 0.4395],
+    [-0.1953, -0.029, 0.025],
+    [0.1074, 0.0886, -0.0163],
+    [-0.373, -0.2499, -0.2088],
+  ],
+  bias: [0, 0, 0],
+};
+
 /** Latents [channels, height, width] (one image) → RGB bytes, height × width × 3. */
 export function latentToRgb(
   latents: Float32Array,

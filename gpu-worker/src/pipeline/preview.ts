@@ -1,10 +1,10 @@
 // Preview frames of an image while it denoises: its latest x0 estimate through the model's
 // latent → RGB map (vae_decoder/latent_rgb.json, fitted by infra/model for our own model), or the
-// published kl-f8 map for a 4-channel SD 1.x/2.x model that ships none.
+// published map for a 4-channel SD 1.x/2.x or SDXL model that ships none.
 import { encodePreview, type PreviewFrame } from '../image/preview-image.ts';
 import type { DiffusionModel } from '../model/diffusion-model.ts';
 import type { DenoisingImage } from './denoise.ts';
-import { type LatentRgbMap, latentToRgb, SD_KL_F8_LATENT_RGB } from './latent-preview.ts';
+import { type LatentRgbMap, latentToRgb, SD_KL_F8_LATENT_RGB, SDXL_LATENT_RGB } from './latent-preview.ts';
 
 function isMap(value: unknown, channels: number): value is LatentRgbMap {
   const map = value as LatentRgbMap | undefined;
@@ -22,7 +22,9 @@ function isMap(value: unknown, channels: number): value is LatentRgbMap {
 export function previewMapFor(model: DiffusionModel): LatentRgbMap | undefined {
   const channels = model.spec.latentChannels;
   if (isMap(model.folder.latentRgb, channels)) return model.folder.latentRgb;
-  return channels === 4 ? SD_KL_F8_LATENT_RGB : undefined;
+  if (channels !== 4) return undefined;
+  // SDXL (the UNet takes a pooled prompt) has its own VAE and latent space.
+  return model.spec.pooledSize > 0 ? SDXL_LATENT_RGB : SD_KL_F8_LATENT_RGB;
 }
 
 /** A frame of `image`'s current x0 estimate, sized like the output; undefined before the first step. */

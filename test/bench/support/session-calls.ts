@@ -2,7 +2,7 @@
 // of one generation recorded with copies of its feeds and outputs, so the pipeline bench can issue
 // the same calls on bare sessions; and timers on given sessions' run(), so a generation's wall time
 // splits into model time and the pipeline's own.
-import { type InferenceSession, Tensor } from 'onnxruntime-node';
+import { InferenceSession, Tensor } from 'onnxruntime-node';
 
 export type Graph = 'text_encoder' | 'unet' | 'vae_decoder' | 'vae_encoder';
 
@@ -152,4 +152,32 @@ export function describeCalls(calls: readonly SessionCall[]): string {
         ')',
     )
     .join('; ');
+}
+
+/**
+ * Runs `action` with a timer on every session's run() (InferenceSession.prototype, restored
+ * afterwards): wall ms inside run() and the number of calls, per graph.
+ */
+export async function timeEveryRun<T>(
+  action: () => Promise<T>,
+): Promise<{ result: T; runMs: RunTotals; runs: RunTotals }> {
+  const proto = (InferenceSession as unknown as { prototype: { run: Run } }).prototype;
+  const original = proto.run;
+  const runMs = noRuns();
+  const runs = noRuns();
+  proto.run = async function (this: InferenceSession, ...args: RunArgs) {
+    const start = performance.now();
+    try {
+      return await original.apply(this, args);
+    } finally {
+      const graph = graphOf(this);
+      runMs[graph] += performance.now() - start;
+      runs[graph]++;
+    }
+  };
+  try {
+    return { result: await action(), runMs, runs };
+  } finally {
+    proto.run = original;
+  }
 }
