@@ -2,11 +2,13 @@
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadDiffusionModel } from '../src/model/diffusion-model.ts';
-import { openModelFolder } from '../src/model/model-folder.ts';
+import { ModelFolderError, openModelFolder } from '../src/model/model-folder.ts';
 import { modelRevision } from '../src/model/model-revision.ts';
-import { BUNDLED_MODEL, FIXTURES } from './support/models.ts';
+import { generate } from '../src/pipeline/generate.ts';
+import { BUNDLED_MODEL, FIXTURES, request } from './support/models.ts';
 
 const scratch = mkdtempSync(join(tmpdir(), 'models-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -55,6 +57,25 @@ describe('model folders', () => {
     cpSync(join(BUNDLED_MODEL, 'text_encoder'), join(dir, 'text_encoder'), { recursive: true });
     cpSync(join(BUNDLED_MODEL, 'tokenizer'), join(dir, 'tokenizer'), { recursive: true });
     await expect(load(dir)).rejects.toThrow(/text_encoder hidden size \d+ does not fit the unet's 4/);
+  });
+
+  it('loads a UNet whose weights are in an external data file, to the same image', async () => {
+    const external = await load(join(FIXTURES, 'external-data'));
+    const inline = await load(join(FIXTURES, 'scalar-timestep'));
+    const a = await generate(external, request(external, { seeds: [3] }));
+    const b = await generate(inline, request(inline, { seeds: [3] }));
+    // The PNG's parameters name the model, so compare the pixels.
+    const pixels = async (png: Uint8Array) => (await sharp(png).raw().toBuffer()).toString('hex');
+    expect(await pixels(a.images[0].bytes)).toBe(await pixels(b.images[0].bytes));
+    await Promise.all([external.release(), inline.release()]);
+  });
+
+  it('names a graph whose external data file is missing', async () => {
+    const dir = copyOf(join(FIXTURES, 'external-data'), 'no-external-data');
+    rmSync(join(dir, 'unet/model.onnx_data'));
+    const error = await load(dir).catch((e: Error) => e);
+    expect(error).toBeInstanceOf(ModelFolderError);
+    expect((error as Error).message).toMatch(/cannot open .*no-external-data\/unet\/model\.onnx/);
   });
 
   it('refuses a graph that is not an ONNX model', async () => {

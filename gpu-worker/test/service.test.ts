@@ -1,5 +1,9 @@
 // The gpu-worker service as the edge meets it: the real process on a loopback port, real HTTP,
 // signed jobs, the bundled model on CPU.
+
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { jobActionMessage, signRequest } from '@latent-edge/shared/crypto/request-signing';
 import { ENVELOPE_CONTENT_TYPE, encodeEnvelope } from '@latent-edge/shared/protocol/envelope';
 import { readGpuResponse } from '@latent-edge/shared/protocol/gpu-client';
@@ -11,6 +15,7 @@ import {
   TEST_GPU_SECRET,
 } from '../../test/support/gpu-worker-process.ts';
 import { generateOk, job, send } from './support/jobs.ts';
+import { FIXTURES } from './support/models.ts';
 
 const same = (a: Uint8Array, b: Uint8Array) => Buffer.from(a).equals(Buffer.from(b));
 
@@ -229,6 +234,20 @@ describe('gpu-worker under load and at shutdown', () => {
     expect(message).toContain('MAX_BATCH=lots: must be an integer from 1 to 64');
     expect(message).toContain('GPU_SHARED_SECRET must be at least 32 characters');
     expect(message).toContain('PROVIDERS: unknown tpu; use cuda, webgpu, cpu');
+  });
+
+  it('refuses to start on a model folder that cannot load (exit 78), naming the graph', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'broken-model-'));
+    try {
+      cpSync(join(FIXTURES, 'external-data'), dir, { recursive: true });
+      rmSync(join(dir, 'unet/model.onnx_data'));
+      const error = await startGpuWorker({ MODELS: `broken=${dir}` }).catch((e: Error) => e);
+      expect(error).toBeInstanceOf(Error);
+      expect((error as Error).message).toContain('exited with 78');
+      expect((error as Error).message).toContain(`cannot open ${dir}/unet/model.onnx`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
