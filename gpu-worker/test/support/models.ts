@@ -6,7 +6,15 @@ import { tokenizePrompt } from '../../src/pipeline/tokenize-prompt.ts';
 
 export const BUNDLED_MODEL = resolve(import.meta.dirname, '../../models/tiny-sd');
 export const FIXTURES = resolve(import.meta.dirname, '../fixtures/models');
-export const FIXTURE_VARIANTS = ['int64', 'scalar-timestep', 'fp16', 'lcm', 'sd2-pad'] as const;
+export const FIXTURE_VARIANTS = [
+  'int64',
+  'scalar-timestep',
+  'fp16',
+  'lcm',
+  'sd2-pad',
+  'external-data',
+  'sd-turbo',
+] as const;
 
 const loaded = new Map<string, Promise<DiffusionModel>>();
 
