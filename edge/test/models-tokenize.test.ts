@@ -8,13 +8,16 @@ beforeAll(async () => {
 });
 
 describe('GET /v1/models', () => {
-  it('lists the served model with its revision, defaults and limits', async () => {
+  it('lists the served models with their revision, defaults and limits, the default first', async () => {
     const response = await call('/v1/models', { key });
     expect(response.status).toBe(200);
     const body = (await response.json()) as { data: Record<string, unknown>[] };
-    expect(body.data).toHaveLength(1);
+    expect(body.data.map((m) => m.id)).toEqual(['tiny-sd', 'tiny-sdxl']);
     expect(body.data[0]).toMatchObject({
       id: 'tiny-sd',
+      family: 'sd1',
+      sizes: null,
+      text_encoders: 1,
       defaults: { width: 64, height: 64, steps: 20, scheduler: 'ddim' },
       limits: { max_width: 256, size_multiple: 32, max_steps: 50, max_prompt_tokens: 225 },
     });

@@ -26,6 +26,8 @@ export interface GpuWorker {
   ready: (timeoutMs: number) => Promise<ReadyModel[]>;
 }
 
+export const DEV_MODELS = 'tiny-sd=gpu-worker/models/tiny-sd,tiny-sdxl=gpu-worker/test/fixtures/models/sdxl';
+
 export function startGpuWorker(options: GpuWorkerOptions): GpuWorker {
   const url = `http://127.0.0.1:${options.port}`;
   const child = startChild({
@@ -37,6 +39,8 @@ export function startGpuWorker(options: GpuWorkerOptions): GpuWorker {
       ORT_DISABLE_TELEMETRY: '1',
       // Ctrl-C should not wait a minute for a job nobody is watching any more.
       DRAIN_TIMEOUT_MS: '5000',
+      // wrangler.toml's two development models: the bundled SD 1.x model and a tiny SDXL-layout one.
+      MODELS: DEV_MODELS,
       ...process.env,
       ...options.env,
       GPU_SHARED_SECRET: options.secret,

@@ -1,5 +1,5 @@
-// `npm start`: the whole service on this machine. The gpu-worker on CPU with the bundled model and
-// the edge under `wrangler dev`, wired together with generated local secrets and a local API key,
+// `npm start`: the whole service on this machine. The gpu-worker on CPU with the bundled model (and
+// the tiny SDXL-layout fixture, wrangler.toml's second model) and the edge under `wrangler dev`, wired together with generated local secrets and a local API key,
 // then a ready-made playground link and curl. Ctrl-C or SIGTERM stops both (their whole process
 // groups) and exits 0.
 //
@@ -26,7 +26,7 @@ const DISCORD_VARS = [
   'DISCORD_API_BASE',
 ];
 
-const USAGE = `npm start [-- --state-dir DIR]: runs the gpu-worker (CPU, bundled model) and the edge
+const USAGE = `npm start [-- --state-dir DIR]: runs the gpu-worker (CPU, tiny-sd and tiny-sdxl) and the edge
 (wrangler dev) together, until Ctrl-C.
 
   --state-dir DIR   keep secrets, the API key and wrangler's local state in DIR

@@ -42,9 +42,18 @@ describe('canonical hashing', () => {
       { prompt: [{ ids: [49406, 320, 49407], weights: [1, 1.2, 1] }] },
       { outputFormat: 'webp' },
       { strength: 0.5, initImageSha256: 'ff' },
+      // SDXL's second text encoder: its chunks are an input of their own (another pad id).
+      { prompt2: [{ ids: [49406, 320, 49407], weights: [1, 1.1, 1] }] },
+      { negativePrompt2: [{ ids: [49406, 49407, 0], weights: [1, 1, 1] }] },
     ];
     for (const change of variants)
       expect(await imageCacheKey('s', { ...identity, ...change })).not.toBe(base);
+  });
+
+  it('tells apart second-encoder chunks that differ only in padding', async () => {
+    const sdxl = { ...identity, prompt2: [{ ids: [49406, 320, 49407, 49407], weights: [1, 1, 1, 1] }] };
+    const padded = { ...identity, prompt2: [{ ids: [49406, 320, 49407, 0], weights: [1, 1, 1, 1] }] };
+    expect(await imageCacheKey('s', sdxl)).not.toBe(await imageCacheKey('s', padded));
   });
 
   it('depends on the server secret, so keys cannot be probed without it', async () => {

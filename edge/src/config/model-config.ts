@@ -3,8 +3,12 @@
 import { LIMITS } from '@latent-edge/shared/protocol/limits';
 import { SCHEDULER_NAMES } from '@latent-edge/shared/scheduler-names';
 import { z } from 'zod';
+import { parseSize } from './image-size.ts';
 
 const side = z.int().min(LIMITS.minSize).max(LIMITS.maxSize);
+
+/** The architectures the gpu-worker runs; SDXL has a second text encoder (tokenizer_2). */
+export const MODEL_FAMILIES = ['sd1', 'sd2', 'sdxl'] as const;
 
 export const ModelConfig = z
   .object({
@@ -13,6 +17,16 @@ export const ModelConfig = z
     source: z.string().optional(),
     /** Pinned revision; otherwise the one computed at build time from `source`. */
     revision: z.string().max(100).optional(),
+    family: z.enum(MODEL_FAMILIES).default('sd1'),
+    /**
+     * The only sizes the model makes, "WIDTHxHEIGHT" (SDXL's aspect buckets); any size within the
+     * maximums when absent. At most 25, so /imagine can offer them all.
+     */
+    sizes: z
+      .array(z.string().regex(/^\d{1,5}x\d{1,5}$/, 'a size is "WIDTHxHEIGHT", e.g. "1024x1024"'))
+      .min(1)
+      .max(25)
+      .optional(),
     default_width: side,
     default_height: side,
     max_width: side,
@@ -35,6 +49,14 @@ export const ModelConfig = z
     if (m.default_width > m.max_width) problems.push('default_width exceeds max_width');
     if (m.default_height > m.max_height) problems.push('default_height exceeds max_height');
     if (m.default_steps > m.max_steps) problems.push('default_steps exceeds max_steps');
+    for (const size of m.sizes ?? []) {
+      const { width, height } = parseSize(size) ?? { width: 0, height: 0 };
+      if (width % m.size_multiple !== 0 || height % m.size_multiple !== 0)
+        problems.push(`size ${size} is not a multiple of size_multiple`);
+      if (width > m.max_width || height > m.max_height) problems.push(`size ${size} exceeds the maximum`);
+    }
+    if (m.sizes && !m.sizes.includes(`${m.default_width}x${m.default_height}`))
+      problems.push('the default size is not one of sizes');
     for (const message of problems) ctx.addIssue({ code: 'custom', message: `model "${m.id}": ${message}` });
   });
 

@@ -1,15 +1,13 @@
 // The sizes /imagine offers for a model, as a Discord choice list (at most 25 choices): the
-// model's default, every square, and the common photo and screen aspect ratios (4:3, 3:2, 16:9,
+// model's own `sizes` when it declares them (SDXL's buckets), otherwise the model's default, every square, and the common photo and screen aspect ratios (4:3, 3:2, 16:9,
 // 2:1 and their portrait forms) whose sides are multiples of the model's size_multiple within
 // its maximum, the 25 nearest in area to the default kept. Facts about the model come from its
 // configuration, so a choice is always a size the model can make.
 import { LIMITS } from '@latent-edge/shared/protocol/limits';
+import { type ImageSize, parseSize, sizeValue } from '../config/image-size.ts';
 import type { ModelConfig } from '../config/model-config.ts';
 
-export interface ImageSize {
-  width: number;
-  height: number;
-}
+export { type ImageSize, parseSize, sizeValue };
 
 /** Discord's limit on an option's choices. */
 export const MAX_CHOICES = 25;
@@ -26,17 +24,9 @@ const RATIOS: readonly [number, number][] = [
   [1, 2],
 ];
 
-export function sizeValue({ width, height }: ImageSize): string {
-  return `${width}x${height}`;
-}
-
-/** "512x768" → { width, height }; undefined when it is not that shape. */
-export function parseSize(value: string): ImageSize | undefined {
-  const match = /^(\d{1,5})x(\d{1,5})$/.exec(value);
-  return match ? { width: Number(match[1]), height: Number(match[2]) } : undefined;
-}
-
 export function allowedSizes(model: ModelConfig): ImageSize[] {
+  // A model with aspect buckets (SDXL) makes only those.
+  if (model.sizes) return model.sizes.flatMap((size) => parseSize(size) ?? []);
   const step = model.size_multiple;
   const fits = (side: number, max: number) => side >= LIMITS.minSize && side <= max && side % step === 0;
   const found = new Map<string, ImageSize>();

@@ -26,6 +26,8 @@ export interface ImagesResponse {
 
 interface TokenReport {
   count: number;
+  /** The second text encoder's count (SDXL), when it has one. */
+  count_2?: number;
   limit: number;
   chunks: number;
   /** Always false: a prompt past the limit is refused (400), never silently cut. */
@@ -36,6 +38,7 @@ export function imagesResponse(outcome: GenerationOutcome, baseUrl: string): Ima
   const g = outcome.generation;
   const tokens = (prompt: typeof g.prompt): TokenReport => ({
     count: prompt.tokenCount,
+    ...(prompt.tokenCount2 !== undefined && { count_2: prompt.tokenCount2 }),
     limit: g.tokenLimit,
     chunks: prompt.chunks.length,
     truncated: false,

@@ -18,8 +18,12 @@ import { findModel, type ServedModel } from './served-models.ts';
 export interface PreparedPrompt {
   text: string;
   chunks: { ids: number[]; weights: number[] }[];
+  /** The same prompt for a second text encoder (SDXL), by its own tokenizer: one chunk per chunk. */
+  chunks2?: { ids: number[]; weights: number[] }[];
   /** Prompt tokens, without BOS, EOS or padding. */
   tokenCount: number;
+  /** The second tokenizer's count, when the model has one. */
+  tokenCount2?: number;
 }
 
 export interface PreparedImage {
@@ -79,6 +83,18 @@ function checkSide(model: ServedModel, field: 'width' | 'height', value: number)
   }
 }
 
+/** A model with aspect buckets (SDXL) makes only those sizes. */
+function checkBucket(model: ServedModel, width: number, height: number): void {
+  const sizes = model.config.sizes;
+  if (!sizes || sizes.includes(`${width}x${height}`)) return;
+  throw new ApiError(
+    400,
+    'invalid_request',
+    `width: ${width}x${height} is not a size model "${model.config.id}" makes; allowed: ${sizes.join(', ')}`,
+    { field: 'width' },
+  );
+}
+
 /**
  * Prompts tokenized lately, by model and text, frozen: the same prompts come back often (negative
  * prompts above all, and every cache hit), and tokenizing two of them was about 0.07 ms of a cache
@@ -94,6 +110,12 @@ function freezePrompt(prompt: PreparedPrompt): PreparedPrompt {
     Object.freeze(chunk);
   }
   Object.freeze(prompt.chunks);
+  for (const chunk of prompt.chunks2 ?? []) {
+    Object.freeze(chunk.ids);
+    Object.freeze(chunk.weights);
+    Object.freeze(chunk);
+  }
+  if (prompt.chunks2) Object.freeze(prompt.chunks2);
   return Object.freeze(prompt);
 }
 
@@ -103,7 +125,21 @@ function tokenizePrompt(model: ServedModel, text: string, field: string): Prepar
   if (known) return known;
   try {
     const { chunks, tokenCount } = tokenizeWeighted(model.tokenizer(), text, { field });
-    const prompt = freezePrompt({ text, chunks, tokenCount });
+    const second = model.tokenizer2 && tokenizeWeighted(model.tokenizer2(), text, { field });
+    if (second && second.chunks.length !== chunks.length) {
+      // Both of SDXL's tokenizers share one vocabulary, so this means a misconfigured model folder.
+      throw new ApiError(
+        500,
+        'misconfigured',
+        `model "${model.config.id}": its two tokenizers split this prompt into different chunk counts`,
+      );
+    }
+    const prompt = freezePrompt({
+      text,
+      chunks,
+      tokenCount,
+      ...(second && { chunks2: second.chunks, tokenCount2: second.tokenCount }),
+    });
     tokenizedPrompts.learn(memoryKey, prompt);
     return prompt;
   } catch (error) {
@@ -133,6 +169,7 @@ export async function prepareGeneration(config: EdgeConfig, request: GenerationR
   const height = request.height ?? model.config.default_height;
   checkSide(model, 'width', width);
   checkSide(model, 'height', height);
+  checkBucket(model, width, height);
   const steps = request.steps ?? model.config.default_steps;
   if (steps > model.config.max_steps) {
     throw new ApiError(
@@ -191,6 +228,8 @@ export async function prepareGeneration(config: EdgeConfig, request: GenerationR
         revision: generation.revision,
         prompt: prompt.chunks,
         negativePrompt: negativePrompt.chunks,
+        prompt2: prompt.chunks2,
+        negativePrompt2: negativePrompt.chunks2,
         width,
         height,
         steps,

@@ -122,10 +122,12 @@ export async function runGeneration(
       revision: generation.revision,
       prompt: {
         chunks: generation.prompt.chunks,
+        chunks_2: generation.prompt.chunks2,
         embedding: promptEmbedding ? 'prompt_embedding' : undefined,
       },
       negative_prompt: {
         chunks: generation.negativePrompt.chunks,
+        chunks_2: generation.negativePrompt.chunks2,
         embedding: negativeEmbedding ? 'negative_prompt_embedding' : undefined,
       },
       width: generation.width,
@@ -152,11 +154,25 @@ export async function runGeneration(
   const bySeed = new Map(response.images.map((image) => [image.seed, image]));
   const stores: Promise<unknown>[] = [];
   if (response.promptEmbedding && !promptEmbedding) {
-    stores.push(storeEmbedding(env.EMBEDDINGS, promptKey, response.promptEmbedding));
+    stores.push(
+      storeEmbedding(
+        env.EMBEDDINGS,
+        promptKey,
+        response.promptEmbedding,
+        response.result.embeddings?.prompt.pooled,
+      ),
+    );
   }
   // Identical prompts share a key; KV takes one write per key per second.
   if (response.negativeEmbedding && !negativeEmbedding && negativeKey !== promptKey) {
-    stores.push(storeEmbedding(env.EMBEDDINGS, negativeKey, response.negativeEmbedding));
+    stores.push(
+      storeEmbedding(
+        env.EMBEDDINGS,
+        negativeKey,
+        response.negativeEmbedding,
+        response.result.embeddings?.negative_prompt.pooled,
+      ),
+    );
   }
   await Promise.all([
     ...stores,

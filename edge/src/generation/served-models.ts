@@ -12,9 +12,20 @@ export interface ServedModel {
   config: ModelConfig;
   revision: string;
   tokenizer(): ClipTokenizer;
+  /** The second text encoder's tokenizer (SDXL), when the model has one. */
+  tokenizer2?: () => ClipTokenizer;
 }
 
 const tokenizers = new Map<string, ClipTokenizer>();
+
+function cachedTokenizer(key: string, blob: ArrayBuffer): ClipTokenizer {
+  let tokenizer = tokenizers.get(key);
+  if (!tokenizer) {
+    tokenizer = loadCompiledTokenizer(blob);
+    tokenizers.set(key, tokenizer);
+  }
+  return tokenizer;
+}
 
 export function servedModels(config: EdgeConfig): ServedModel[] {
   return config.MODELS.map((model) => {
@@ -26,17 +37,19 @@ export function servedModels(config: EdgeConfig): ServedModel[] {
         `model "${model.id}" has no compiled tokenizer; run npm run build:tokenizers`,
       );
     }
+    if (model.family === 'sdxl' && !compiled.tokenizer2) {
+      throw new ApiError(
+        500,
+        'misconfigured',
+        `model "${model.id}" is family "sdxl" but has no compiled tokenizer_2; check its source folder`,
+      );
+    }
+    const blob2 = compiled.tokenizer2;
     return {
       config: model,
       revision: model.revision ?? compiled.revision,
-      tokenizer: () => {
-        let tokenizer = tokenizers.get(model.id);
-        if (!tokenizer) {
-          tokenizer = loadCompiledTokenizer(compiled.tokenizer);
-          tokenizers.set(model.id, tokenizer);
-        }
-        return tokenizer;
-      },
+      tokenizer: () => cachedTokenizer(model.id, compiled.tokenizer),
+      tokenizer2: blob2 ? () => cachedTokenizer(`${model.id}#2`, blob2) : undefined,
     };
   });
 }

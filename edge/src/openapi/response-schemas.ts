@@ -5,6 +5,7 @@
 import { OUTPUT_FORMATS } from '@latent-edge/shared/protocol/generation-request';
 import { SCHEDULER_NAMES } from '@latent-edge/shared/scheduler-names';
 import { z } from 'zod';
+import { MODEL_FAMILIES } from '../config/model-config.ts';
 import { IMAGE_CONTENT_TYPES } from '../generation/image-objects.ts';
 
 const count = z.int().min(0);
@@ -21,6 +22,9 @@ export const ErrorBody = z
 
 const TokenReport = z.strictObject({
   count: count.describe('Tokens in the prompt, without the start and end tokens.'),
+  count_2: count
+    .optional()
+    .describe("The same for the model's second text encoder (SDXL's tokenizer_2), when it has one."),
   limit: count.describe("The model's limit; a longer prompt is refused, never cut."),
   chunks: count.describe('75-token chunks the prompt is encoded in.'),
   truncated: z.boolean().describe('Always false.'),
@@ -105,6 +109,14 @@ export const ModelList = z.strictObject({
       id: z.string(),
       object: z.literal('model'),
       revision: z.string(),
+      family: z.enum(MODEL_FAMILIES).describe('sd1, sd2 or sdxl (two text encoders, size conditioning).'),
+      sizes: z
+        .array(z.string())
+        .nullable()
+        .describe(
+          'The only sizes the model makes, "WIDTHxHEIGHT" (SDXL buckets); null: any within the limits.',
+        ),
+      text_encoders: count.describe('1, or 2 for SDXL; /v1/tokenize reports each.'),
       defaults: z.strictObject({
         width: count,
         height: count,
@@ -125,21 +137,23 @@ export const ModelList = z.strictObject({
   ),
 });
 
+const TokenChunks = z.array(
+  z.strictObject({
+    ids: z.array(count).describe('The 77 token ids the text encoder sees, start, end and padding included.'),
+    weights: z.array(z.number()).describe('The emphasis weight of each id: `(word:1.5)`, `[word]`.'),
+    tokens: z.array(z.strictObject({ text: z.string(), weight: z.number() })),
+  }),
+);
+
 export const TokenizeResponse = z.strictObject({
   model: z.string(),
   revision: z.string(),
   token_count: count,
   token_limit: count,
   truncated: z.boolean(),
-  chunks: z.array(
-    z.strictObject({
-      ids: z
-        .array(count)
-        .describe('The 77 token ids the text encoder sees, start, end and padding included.'),
-      weights: z.array(z.number()).describe('The emphasis weight of each id: `(word:1.5)`, `[word]`.'),
-      tokens: z.array(z.strictObject({ text: z.string(), weight: z.number() })),
-    }),
-  ),
+  chunks: TokenChunks,
+  token_count_2: count.optional().describe("The second text encoder's count (SDXL), when the model has one."),
+  chunks_2: TokenChunks.optional().describe("The same chunks by the second encoder's own tokenizer (SDXL)."),
 });
 
 export const WebhookSecret = z.strictObject({

@@ -1,18 +1,20 @@
 // The AUTOMATIC1111 web UI API (modules/api/api.py), so tools that drive A1111 work unchanged:
 // POST /sdapi/v1/txt2img, GET /sdapi/v1/samplers, GET /sdapi/v1/sd-models. Like A1111 (pydantic,
 // extra fields ignored), fields it knows but that do not apply here are ignored; sizes, steps and
-// guidance default to the model's own defaults rather than A1111's 512×512, 50 steps.
+// guidance default to the model's own defaults rather than A1111's 512×512, 50 steps; a size that
+// a model with aspect buckets (SDXL) does not make lands on its nearest bucket.
 import { A1111_SAMPLERS, formatInfotext } from '@latent-edge/shared/infotext';
 import { LIMITS } from '@latent-edge/shared/protocol/limits';
 import { resolveSchedulerName, type SchedulerName } from '@latent-edge/shared/scheduler-names';
 import { Hono } from 'hono';
 import { z } from 'zod';
+import { bucketSize } from '../compat/bucket-size.ts';
 import { nativeRequest, withClientNames } from '../compat/native-request.ts';
 import type { AppEnv } from '../env.ts';
 import { imageBytes, toBase64 } from '../generation/image-bytes.ts';
 import { prepareGeneration } from '../generation/prepare-generation.ts';
 import { runGeneration } from '../generation/run-generation.ts';
-import { servedModels } from '../generation/served-models.ts';
+import { findModel, servedModels } from '../generation/served-models.ts';
 import { ApiError } from '../http/api-error.ts';
 import { readJson } from '../http/read-json.ts';
 
@@ -85,13 +87,13 @@ a1111.post('/txt2img', async (c) => {
       },
     );
   }
+  const model = checkpointModel(body.override_settings?.sd_model_checkpoint);
   const request = nativeRequest(
     {
       prompt: body.prompt,
       negative_prompt: body.negative_prompt,
-      model: checkpointModel(body.override_settings?.sd_model_checkpoint),
-      width: body.width,
-      height: body.height,
+      model,
+      ...bucketSize(findModel(config, model, CLIENT_NAMES.model), { width: body.width, height: body.height }),
       steps: body.steps,
       guidance_scale: body.cfg_scale,
       scheduler: samplerToScheduler(body.sampler_name ?? body.sampler_index, body.scheduler),

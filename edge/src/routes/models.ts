@@ -11,10 +11,13 @@ export const models = new Hono<AppEnv>();
 models.get('/', (c) =>
   c.json({
     object: 'list',
-    data: servedModels(c.var.config).map(({ config: m, revision, tokenizer }) => ({
+    data: servedModels(c.var.config).map(({ config: m, revision, tokenizer, tokenizer2 }) => ({
       id: m.id,
       object: 'model',
       revision,
+      family: m.family,
+      sizes: m.sizes ?? null,
+      text_encoders: tokenizer2 ? 2 : 1,
       defaults: {
         width: m.default_width,
         height: m.default_height,

@@ -1,16 +1,20 @@
 // POST /v1/images/generations: the OpenAI Images API, so tools built on the `openai` SDK work
-// unchanged. `size` is "WxH" (or "auto": the model's default); `response_format` url or
+// unchanged. `size` is "WxH" (or "auto": the model's default; for a model with aspect buckets,
+// the nearest bucket); `response_format` url or
 // b64_json; OpenAI model names pick the default model. OpenAI's own options that do not apply
 // here (quality, style, background, …) are accepted and ignored; unknown fields are refused, as
 // OpenAI refuses them. Our extras: negative_prompt, steps, guidance_scale, scheduler, seed.
 import { OUTPUT_FORMATS } from '@latent-edge/shared/protocol/generation-request';
 import { Hono } from 'hono';
 import { z } from 'zod';
+import { bucketSize } from '../compat/bucket-size.ts';
 import { nativeRequest, withClientNames } from '../compat/native-request.ts';
+import { type ImageSize, parseSize } from '../config/image-size.ts';
 import type { AppEnv } from '../env.ts';
 import { imageBytes, toBase64 } from '../generation/image-bytes.ts';
 import { prepareGeneration } from '../generation/prepare-generation.ts';
 import { runGeneration } from '../generation/run-generation.ts';
+import { findModel, type ServedModel } from '../generation/served-models.ts';
 import { ApiError } from '../http/api-error.ts';
 import { baseUrl } from '../http/base-url.ts';
 import { readJson } from '../http/read-json.ts';
@@ -42,10 +46,14 @@ export const OpenAiImageRequest = z.strictObject({
 
 const CLIENT_NAMES = { width: 'size', height: 'size' };
 
-function parseSize(size: string | undefined): { width?: number; height?: number } {
+/**
+ * OpenAI's `size`: "auto" is the model's default; a model with aspect buckets (SDXL) gets the
+ * bucket nearest in shape, since OpenAI clients only offer fixed sizes (1792x1024 → 1344x768).
+ */
+function requestedSize(size: string | undefined, model: ServedModel): Partial<ImageSize> {
   if (size === undefined || size === 'auto') return {};
-  const match = /^(\d{1,5})x(\d{1,5})$/.exec(size);
-  if (!match) {
+  const parsed = parseSize(size);
+  if (!parsed) {
     throw new ApiError(
       400,
       'invalid_request',
@@ -55,18 +63,19 @@ function parseSize(size: string | undefined): { width?: number; height?: number 
       },
     );
   }
-  return { width: Number(match[1]), height: Number(match[2]) };
+  return bucketSize(model, parsed);
 }
 
 openai.post('/', async (c) => {
   const config = c.var.config;
   const body = await readJson(c, OpenAiImageRequest, config.MAX_BODY_BYTES);
+  const modelId = body.model !== undefined && OPENAI_MODELS.test(body.model) ? undefined : body.model;
   const request = nativeRequest(
     {
       prompt: body.prompt,
-      model: body.model !== undefined && OPENAI_MODELS.test(body.model) ? undefined : body.model,
+      model: modelId,
       n: body.n,
-      ...parseSize(body.size),
+      ...requestedSize(body.size, findModel(config, modelId)),
       output_format: body.output_format,
       negative_prompt: body.negative_prompt,
       steps: body.steps,

@@ -1,8 +1,9 @@
 // POST /v1/tokenize: how a prompt tokenizes for a model, exactly as a generation would see it:
-// A1111 emphasis weights, 75-token chunks, counts, and each token's text.
+// A1111 emphasis weights, 75-token chunks, counts, and each token's text, for each text encoder.
 import { tokenizeWeighted } from '@latent-edge/shared/prompt/prompt-chunks';
 import { PromptError } from '@latent-edge/shared/prompt/prompt-errors';
 import { LIMITS } from '@latent-edge/shared/protocol/limits';
+import type { ClipTokenizer } from '@latent-edge/shared/tokenizer/clip-tokenizer';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { SMALL_BODY_BYTES } from '../config/edge-config.ts';
@@ -18,25 +19,19 @@ export const TokenizeRequest = z.strictObject({
   model: z.string().min(1).max(100).optional(),
 });
 
-tokenize.post('/', async (c) => {
-  const request = await readJson(c, TokenizeRequest, SMALL_BODY_BYTES);
-  const model = findModel(c.var.config, request.model);
-  const tokenizer = model.tokenizer();
+/** One tokenizer's view of the prompt: its chunks, each with ids, weights and token texts. */
+function report(tokenizer: ClipTokenizer, prompt: string) {
   let result: ReturnType<typeof tokenizeWeighted>;
   try {
-    result = tokenizeWeighted(tokenizer, request.prompt, { field: 'prompt' });
+    result = tokenizeWeighted(tokenizer, prompt, { field: 'prompt' });
   } catch (error) {
     if (error instanceof PromptError)
       throw new ApiError(400, 'invalid_request', error.message, { field: 'prompt' });
     throw error;
   }
   const special = new Set([tokenizer.bos, tokenizer.eos, tokenizer.pad]);
-  return c.json({
-    model: model.config.id,
-    revision: model.revision,
-    token_count: result.tokenCount,
-    token_limit: LIMITS.maxPromptChunks * (tokenizer.maxLength - 2),
-    truncated: false,
+  return {
+    count: result.tokenCount,
     chunks: result.chunks.map((chunk) => ({
       ids: chunk.ids,
       weights: chunk.weights,
@@ -45,5 +40,23 @@ tokenize.post('/', async (c) => {
         .filter(({ id, i }) => i > 0 && !special.has(id))
         .map(({ id, i }) => ({ text: tokenizer.idToToken(id) ?? '', weight: chunk.weights[i] })),
     })),
+  };
+}
+
+tokenize.post('/', async (c) => {
+  const request = await readJson(c, TokenizeRequest, SMALL_BODY_BYTES);
+  const model = findModel(c.var.config, request.model);
+  const tokenizer = model.tokenizer();
+  const first = report(tokenizer, request.prompt);
+  // SDXL's second encoder has its own tokenizer (OpenCLIP's pad id), so its ids differ.
+  const second = model.tokenizer2 && report(model.tokenizer2(), request.prompt);
+  return c.json({
+    model: model.config.id,
+    revision: model.revision,
+    token_count: first.count,
+    token_limit: LIMITS.maxPromptChunks * (tokenizer.maxLength - 2),
+    truncated: false,
+    chunks: first.chunks,
+    ...(second && { token_count_2: second.count, chunks_2: second.chunks }),
   });
 });

@@ -14,6 +14,7 @@
 // answers 500). The tests read what arrived from http://control.gpu.test/calls?prompt=…,
 // /cancels?job=… and /webhooks?job=… .
 
+import { readFileSync } from 'node:fs';
 import { type Request, Response } from 'miniflare';
 import {
   jobActionMessage,
@@ -35,9 +36,37 @@ import { solidPng } from './png.ts';
 export const TEST_GPU_SECRET = 'test-gpu-shared-secret-0123456789abcdef';
 export const TEST_CACHE_KEY_SECRET = 'test-cache-key-secret-0123456789abcdef';
 export const TEST_WEBHOOK_SECRET = 'test-webhook-secret-0123456789abcdefgh';
-/** The tiny model's text encoder width (hidden size) and ids per chunk. */
-const HIDDEN = 64;
 const CHUNK_IDS = 77;
+
+/**
+ * What the fake serves, shaped like the real models wrangler.toml names: the text encoder output
+ * width (both of SDXL's encoders concatenated), the pooled embedding's length, and for a second
+ * encoder the pad id its own tokenizer uses (OpenCLIP pads with "!", not with EOS), so chunks_2
+ * tokenized with the first tokenizer is refused.
+ */
+interface FakeModel {
+  hidden: number;
+  pooled: number;
+  pad2?: number;
+}
+const SDXL_VOCAB_2 = 'gpu-worker/test/fixtures/models/sdxl/tokenizer_2/vocab.json';
+const MODELS: Record<string, FakeModel> = {
+  'tiny-sd': { hidden: 64, pooled: 0 },
+  'tiny-sdxl': {
+    hidden: 4 + 6,
+    pooled: 5,
+    pad2: (JSON.parse(readFileSync(SDXL_VOCAB_2, 'utf8')) as Record<string, number>)['!'],
+  },
+};
+
+/**
+ * Whether a second-encoder chunk is padded with its own pad id. The first tokenizer pads with EOS,
+ * so its chunk ending in two equal ids is padded, and the second's must then end in `pad2`.
+ */
+function paddedLikeTokenizer2(first: { ids: number[] }, second: { ids: number[] }, pad2: number): boolean {
+  const n = first.ids.length;
+  return first.ids[n - 1] !== first.ids[n - 2] || second.ids[n - 1] === pad2;
+}
 
 export interface ReceivedJob {
   host: string;
@@ -48,7 +77,10 @@ export interface ReceivedJob {
   height: number;
   steps: number;
   scheduler: string;
+  guidance_scale: number;
   preview_every: number;
+  /** The second text encoder's ids per chunk (SDXL), as sent. */
+  prompt_chunks_2?: number[][];
   /** Whether the job carried cached embeddings for the prompt / negative prompt. */
   prompt_embedding: boolean;
   negative_prompt_embedding: boolean;
@@ -102,8 +134,8 @@ function seedColour(seed: number): [number, number, number] {
   return [seed % 251, (seed * 7) % 253, (seed * 13) % 255];
 }
 
-function embedding(chunks: number): Float32Array {
-  const values = new Float32Array(chunks * CHUNK_IDS * HIDDEN);
+function embedding(chunks: number, model: FakeModel): Float32Array {
+  const values = new Float32Array(chunks * CHUNK_IDS * model.hidden + model.pooled);
   for (let i = 0; i < values.length; i++) values[i] = Math.sin(i);
   return values;
 }
@@ -128,7 +160,9 @@ async function generate(request: Request, host: string): Promise<Response> {
     height: job.height,
     steps: job.steps,
     scheduler: job.scheduler,
+    guidance_scale: job.guidance_scale,
     preview_every: job.preview_every,
+    prompt_chunks_2: job.prompt.chunks_2?.map((c) => c.ids),
     prompt_embedding: job.prompt.embedding !== undefined,
     negative_prompt_embedding: job.negative_prompt.embedding !== undefined,
     init_image_bytes: job.init_image ? parts[job.init_image]?.length : undefined,
@@ -148,7 +182,8 @@ async function generate(request: Request, host: string): Promise<Response> {
     await new Promise((resolve) => setTimeout(resolve, 3000));
     return refuse(504, 'deadline_exceeded', 'too slow');
   }
-  if (job.model !== 'tiny-sd') return refuse(404, 'unknown_model', `model "${job.model}" is not served here`);
+  const model = MODELS[job.model];
+  if (!model) return refuse(404, 'unknown_model', `model "${job.model}" is not served here`);
   for (const [name, prompt] of [
     ['prompt', job.prompt],
     ['negative_prompt', job.negative_prompt],
@@ -156,9 +191,29 @@ async function generate(request: Request, host: string): Promise<Response> {
     if (prompt.chunks.some((c) => c.ids.length !== CHUNK_IDS)) {
       return refuse(400, 'invalid_request', `${name}: each chunk must hold ${CHUNK_IDS} ids`);
     }
+    const { pad2 } = model;
+    const second = prompt.chunks_2;
+    if ((pad2 === undefined) !== (second === undefined)) {
+      return refuse(
+        400,
+        'invalid_request',
+        `${name}.chunks_2: model "${job.model}" has ${pad2 ? 2 : 1} text encoders`,
+      );
+    }
+    if (
+      pad2 !== undefined &&
+      second !== undefined &&
+      !prompt.chunks.every((c, i) => paddedLikeTokenizer2(c, second[i], pad2))
+    ) {
+      return refuse(
+        400,
+        'invalid_request',
+        `${name}.chunks_2: not padded with the second tokenizer's pad id`,
+      );
+    }
     if (prompt.embedding !== undefined) {
       const bytes = parts[prompt.embedding];
-      if (bytes?.length !== prompt.chunks.length * CHUNK_IDS * HIDDEN * 4) {
+      if (bytes?.length !== (prompt.chunks.length * CHUNK_IDS * model.hidden + model.pooled) * 4) {
         return refuse(400, 'invalid_request', `${name}.embedding: wrong size ${bytes?.length}`);
       }
     }
@@ -177,13 +232,18 @@ async function generate(request: Request, host: string): Promise<Response> {
   const cached = job.prompt.embedding !== undefined && job.negative_prompt.embedding !== undefined;
   let embeddings: GpuResult['embeddings'];
   if (job.return_embeddings && !cached) {
-    const prompt = embedding(job.prompt.chunks.length);
-    const negative = embedding(job.negative_prompt.chunks.length);
+    const prompt = embedding(job.prompt.chunks.length, model);
+    const negative = embedding(job.negative_prompt.chunks.length, model);
     out.prompt_embedding = new Uint8Array(prompt.buffer);
     out.negative_prompt_embedding = new Uint8Array(negative.buffer);
+    const part = (name: string, values: Float32Array) => ({
+      part: name,
+      shape: [(values.length - model.pooled) / model.hidden, model.hidden] as [number, number],
+      ...(model.pooled > 0 && { pooled: model.pooled }),
+    });
     embeddings = {
-      prompt: { part: 'prompt_embedding', shape: [prompt.length / HIDDEN, HIDDEN] },
-      negative_prompt: { part: 'negative_prompt_embedding', shape: [negative.length / HIDDEN, HIDDEN] },
+      prompt: part('prompt_embedding', prompt),
+      negative_prompt: part('negative_prompt_embedding', negative),
     };
   }
   const result: GpuResult = {

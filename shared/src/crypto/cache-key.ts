@@ -17,6 +17,9 @@ export interface ImageIdentity {
   revision: string;
   prompt: readonly WeightedChunk[];
   negativePrompt: readonly WeightedChunk[];
+  /** A second text encoder's chunks (SDXL); absent for one-encoder models, so their keys stay as they were. */
+  prompt2?: readonly WeightedChunk[];
+  negativePrompt2?: readonly WeightedChunk[];
   width: number;
   height: number;
   steps: number;
@@ -60,6 +63,8 @@ export function imageCacheKey(secret: string, image: ImageIdentity): Promise<str
     ...image,
     prompt: normalizeChunks(image.prompt),
     negativePrompt: normalizeChunks(image.negativePrompt),
+    prompt2: image.prompt2 && normalizeChunks(image.prompt2),
+    negativePrompt2: image.negativePrompt2 && normalizeChunks(image.negativePrompt2),
   });
   return hmacSha256Hex(secret, canonical);
 }
