@@ -45,28 +45,33 @@ describe('infra/discord/register-commands', () => {
     expect(imagine).toMatchObject({ name: 'imagine', type: 1 });
     const options = Object.fromEntries(imagine.options.map((o: { name: string }) => [o.name, o])) as Record<
       string,
-      { required?: boolean; max_value?: number; choices?: { name: string; value: string }[] }
+      {
+        required?: boolean;
+        max_value?: number;
+        autocomplete?: boolean;
+        choices?: { name: string; value: string }[];
+      }
     >;
     expect(Object.keys(options)).toEqual([
       'prompt',
       'negative',
       'seed',
       'steps',
+      'model',
       'size',
       'scheduler',
       'guidance',
     ]);
     expect(options.prompt.required).toBe(true);
-    // tiny-sd: 64×64 by default, sides multiples of 32 up to 256, at most 50 steps.
+    // tiny-sd and tiny-sdxl: at most 50 steps each.
     expect(options.steps.max_value).toBe(50);
-    const sizes = options.size.choices?.map((c) => c.value) ?? [];
-    expect(sizes[0]).toBe('64x64');
-    expect(options.size.choices?.[0].name).toBe('64×64 (default)');
-    expect(sizes).toContain('256x256');
-    for (const size of sizes) {
-      const [w, h] = size.split('x').map(Number);
-      expect(w % 32 === 0 && h % 32 === 0 && w <= 256 && h <= 256 && w >= 64 && h >= 64).toBe(true);
-    }
+    expect(options.model.choices).toEqual([
+      { name: 'tiny-sd', value: 'tiny-sd' },
+      { name: 'tiny-sdxl', value: 'tiny-sdxl' },
+    ]);
+    // Sizes depend on the model chosen, so the edge offers them as the user types.
+    expect(options.size.autocomplete).toBe(true);
+    expect(options.size.choices).toBeUndefined();
     expect(options.scheduler.choices).toContainEqual({ name: 'Euler a', value: 'euler_ancestral' });
     expect(discordCalls().length).toBe(before);
   });

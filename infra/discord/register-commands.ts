@@ -1,7 +1,8 @@
 // Registers the bot's slash commands (/imagine) with Discord through its REST API: a bulk
 // overwrite (PUT), which replaces every command of the application in that scope (SD-NOTES §5.6).
-// The command is built by the edge's own code from wrangler.toml's MODELS, so its size choices,
-// step limit and schedulers are the ones the edge accepts. Register again after changing MODELS.
+// The command is built by the edge's own code from wrangler.toml's MODELS, so its model choices,
+// step limit and schedulers are the ones the edge accepts (sizes the edge offers as the user
+// types, by autocomplete). Register again after changing MODELS.
 //
 //   npx tsx infra/discord/register-commands.ts --dry-run            print the JSON, send nothing
 //   DISCORD_BOT_TOKEN=… npx tsx infra/discord/register-commands.ts  global (every server)

@@ -9,13 +9,23 @@ type Members<Enum, Names extends keyof Enum> = { readonly [Name in Names]: Enum[
 
 export const InteractionType: Members<
   typeof Api.InteractionType,
-  'Ping' | 'ApplicationCommand' | 'MessageComponent'
-> = { Ping: 1, ApplicationCommand: 2, MessageComponent: 3 };
+  'Ping' | 'ApplicationCommand' | 'MessageComponent' | 'ApplicationCommandAutocomplete'
+> = { Ping: 1, ApplicationCommand: 2, MessageComponent: 3, ApplicationCommandAutocomplete: 4 };
 
 export const InteractionResponseType: Members<
   typeof Api.InteractionResponseType,
-  'Pong' | 'ChannelMessageWithSource' | 'DeferredChannelMessageWithSource' | 'DeferredMessageUpdate'
-> = { Pong: 1, ChannelMessageWithSource: 4, DeferredChannelMessageWithSource: 5, DeferredMessageUpdate: 6 };
+  | 'Pong'
+  | 'ChannelMessageWithSource'
+  | 'DeferredChannelMessageWithSource'
+  | 'DeferredMessageUpdate'
+  | 'ApplicationCommandAutocompleteResult'
+> = {
+  Pong: 1,
+  ChannelMessageWithSource: 4,
+  DeferredChannelMessageWithSource: 5,
+  DeferredMessageUpdate: 6,
+  ApplicationCommandAutocompleteResult: 8,
+};
 
 export const MessageFlags: Members<typeof Api.MessageFlags, 'Ephemeral'> = { Ephemeral: 64 };
 

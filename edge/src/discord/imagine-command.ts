@@ -2,9 +2,11 @@
 // read back from interactions. Its limits come from the same places as the HTTP API's: the
 // shared LIMITS, the scheduler registry, and the served models' configuration (sizes, steps).
 // Discord checks these limits in its client; the edge checks them again on every interaction.
+// Sizes are offered by autocomplete (size-autocomplete.ts): they depend on the model chosen.
 import { LIMITS } from '@latent-edge/shared/protocol/limits';
 import { A1111_SAMPLER_ALIASES, SCHEDULER_NAMES } from '@latent-edge/shared/scheduler-names';
 import type {
+  APIApplicationCommandOption,
   APIApplicationCommandOptionChoice,
   RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from 'discord-api-types/v10';
@@ -34,18 +36,32 @@ function schedulerChoices(): APIApplicationCommandOptionChoice<string>[] {
   return SCHEDULER_NAMES.map((name) => ({ name: labels.get(name) ?? name, value: name }));
 }
 
-/** Sizes of every served model, the first (default) model's first; labelled with ×. */
-function sizeChoices(models: readonly ModelConfig[]): APIApplicationCommandOptionChoice<string>[] {
-  const choices = new Map<string, string>();
-  for (const model of models) {
-    for (const size of allowedSizes(model)) {
-      const isDefault =
-        model === models[0] && size.width === model.default_width && size.height === model.default_height;
-      if (!choices.has(sizeValue(size)))
-        choices.set(sizeValue(size), `${size.width}×${size.height}${isDefault ? ' (default)' : ''}`);
-    }
-  }
-  return [...choices].slice(0, MAX_CHOICES).map(([value, name]) => ({ name, value }));
+/**
+ * The sizes offered as the user types in `size` (autocomplete, since they depend on the `model`
+ * chosen beside it): the model's allowed sizes containing what is typed, the default marked.
+ */
+export function sizeChoices(model: ModelConfig, typed = ''): APIApplicationCommandOptionChoice<string>[] {
+  const wanted = typed.toLowerCase().replace(/[×*]/g, 'x').replace(/\s+/g, '');
+  return allowedSizes(model)
+    .filter((size) => sizeValue(size).includes(wanted))
+    .slice(0, MAX_CHOICES)
+    .map((size) => {
+      const isDefault = size.width === model.default_width && size.height === model.default_height;
+      return { name: `${size.width}×${size.height}${isDefault ? ' (default)' : ''}`, value: sizeValue(size) };
+    });
+}
+
+/** A choice of the served models, the default first; no option when only one is served. */
+function modelOption(models: readonly ModelConfig[]): APIApplicationCommandOption[] {
+  if (models.length < 2) return [];
+  return [
+    {
+      type: ApplicationCommandOptionType.String,
+      name: 'model',
+      description: "Which model draws it (default: this server's)",
+      choices: models.map((m) => ({ name: m.id, value: m.id })),
+    },
+  ];
 }
 
 export function imagineCommand(
@@ -87,11 +103,12 @@ export function imagineCommand(
         min_value: 1,
         max_value: maxSteps,
       },
+      ...modelOption(models),
       {
         type: ApplicationCommandOptionType.String,
         name: 'size',
-        description: 'Width × height in pixels',
-        choices: sizeChoices(models),
+        description: "Width × height in pixels; the chosen model's sizes are offered",
+        autocomplete: true,
       },
       {
         type: ApplicationCommandOptionType.String,

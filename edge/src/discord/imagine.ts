@@ -54,7 +54,7 @@ export async function imagine(
   const data = commandData(interaction);
   if (data.name !== IMAGINE) throw new ApiError(400, 'invalid_request', `unknown command /${data.name}`);
   const options = optionValues(data.options);
-  const settings = serverSettings(config, interaction.guild_id);
+  const settings = serverSettings(config, interaction.guild_id, options.model as string | undefined);
   const userId = interactionUser(interaction);
   checkLength('prompt', options.prompt, DISCORD_PROMPT_CHARS);
   checkLength('negative', options.negative, DISCORD_NEGATIVE_CHARS);

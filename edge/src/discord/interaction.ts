@@ -13,6 +13,8 @@ const CommandOption = z.object({
   name: z.string(),
   type: z.int(),
   value: z.union([z.string(), z.number(), z.boolean()]).optional(),
+  /** Autocomplete: the option the user is typing in. */
+  focused: z.boolean().optional(),
 });
 
 export const CommandData = z.object({

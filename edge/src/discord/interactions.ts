@@ -22,6 +22,7 @@ import {
   TIMESTAMP_HEADER,
   verifySignature,
 } from './request-signature.ts';
+import { sizeAutocomplete } from './size-autocomplete.ts';
 
 /** Interactions are a few KB; a message's embeds and components come with a button click. */
 const MAX_INTERACTION_BYTES = 128 * 1024;
@@ -68,6 +69,8 @@ discordInteractions.post('/interactions', async (c) => {
       return c.json(await refusalsToUser(() => imagine(ctx, interaction)));
     case InteractionType.MessageComponent:
       return c.json(await refusalsToUser(() => clickButton(ctx, interaction)));
+    case InteractionType.ApplicationCommandAutocomplete:
+      return c.json(sizeAutocomplete(ctx.config, interaction));
     default:
       throw new ApiError(400, 'invalid_request', `interactions of type ${interaction.type} are not handled`);
   }

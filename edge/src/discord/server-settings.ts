@@ -1,8 +1,9 @@
 // What /imagine uses in one server: DISCORD_DEFAULTS, overridden by the server's own
 // DISCORD_SERVERS entry, with the model resolved against MODELS. An id that names no served
-// model is the operator's mistake, so it is a 500 naming the setting, not the user's 400.
+// model is the operator's mistake, so it is a 500 naming the setting, not the user's 400; the
+// user's own `model` option (any served model) is checked like the HTTP API's, a 400.
 import type { EdgeConfig } from '../config/edge-config.ts';
-import { type ServedModel, servedModels } from '../generation/served-models.ts';
+import { findModel, type ServedModel, servedModels } from '../generation/served-models.ts';
 import { ApiError } from '../http/api-error.ts';
 
 export interface ServerSettings {
@@ -13,12 +14,21 @@ export interface ServerSettings {
   rateLimit: number;
 }
 
-export function serverSettings(config: EdgeConfig, guildId: string | undefined): ServerSettings {
+export function serverSettings(
+  config: EdgeConfig,
+  guildId: string | undefined,
+  chosenModel?: string,
+): ServerSettings {
   const defaults = config.DISCORD_DEFAULTS;
   const own = config.DISCORD_SERVERS.find((server) => server.guild_id === guildId);
   const modelId = own?.model ?? defaults.model;
   const models = servedModels(config);
-  const model = modelId ? models.find((m) => m.config.id === modelId) : models[0];
+  const model =
+    chosenModel !== undefined
+      ? findModel(config, chosenModel)
+      : modelId
+        ? models.find((m) => m.config.id === modelId)
+        : models[0];
   if (!model) {
     const setting = own ? `DISCORD_SERVERS (guild ${own.guild_id})` : 'DISCORD_DEFAULTS';
     throw new ApiError(

@@ -5,6 +5,7 @@
 // edge's interactions endpoint through whatever fetch the caller has; and readers for the calls
 // the fake Discord REST API records (fake-discord.ts).
 import type {
+  APIApplicationCommandAutocompleteInteraction,
   APIChatInputApplicationCommandInteraction,
   APIInteraction,
   APIInteractionResponse,
@@ -114,6 +115,7 @@ export interface ImagineOptions {
   seed?: number;
   steps?: number;
   size?: string;
+  model?: string;
   scheduler?: string;
   guidance?: number;
 }
@@ -165,15 +167,6 @@ export function imagineInteraction(
   options: ImagineOptions,
   from: InteractionOptions = {},
 ): APIChatInputApplicationCommandInteraction {
-  const types: Record<keyof ImagineOptions, OptionType> = {
-    prompt: ApplicationCommandOptionType.String,
-    negative: ApplicationCommandOptionType.String,
-    seed: ApplicationCommandOptionType.Integer,
-    steps: ApplicationCommandOptionType.Integer,
-    size: ApplicationCommandOptionType.String,
-    scheduler: ApplicationCommandOptionType.String,
-    guidance: ApplicationCommandOptionType.Number,
-  };
   return {
     ...fromServer(from),
     type: InteractionType.ApplicationCommand,
@@ -181,12 +174,48 @@ export function imagineInteraction(
       id: '1400000000000000001',
       name: 'imagine',
       type: ApplicationCommandType.ChatInput,
-      options: Object.entries(options).map(
-        ([name, value]) =>
-          ({ name, type: types[name as keyof ImagineOptions], value }) as NonNullable<
-            APIChatInputApplicationCommandInteraction['data']['options']
-          >[number],
-      ),
+      options: commandOptions(options) as APIChatInputApplicationCommandInteraction['data']['options'],
+    },
+  };
+}
+
+const OPTION_TYPES: Record<keyof ImagineOptions, OptionType> = {
+  prompt: ApplicationCommandOptionType.String,
+  negative: ApplicationCommandOptionType.String,
+  seed: ApplicationCommandOptionType.Integer,
+  steps: ApplicationCommandOptionType.Integer,
+  size: ApplicationCommandOptionType.String,
+  model: ApplicationCommandOptionType.String,
+  scheduler: ApplicationCommandOptionType.String,
+  guidance: ApplicationCommandOptionType.Number,
+};
+
+function commandOptions(options: ImagineOptions, focused?: keyof ImagineOptions) {
+  return Object.entries(options).map(([name, value]) => ({
+    name,
+    type: OPTION_TYPES[name as keyof ImagineOptions],
+    value,
+    ...(name === focused && { focused: true }),
+  }));
+}
+
+/** What Discord sends while the user types in `focused` of /imagine, with the options so far. */
+export function autocompleteInteraction(
+  options: ImagineOptions,
+  focused: keyof ImagineOptions,
+  from: InteractionOptions = {},
+): APIApplicationCommandAutocompleteInteraction {
+  return {
+    ...fromServer(from),
+    type: InteractionType.ApplicationCommandAutocomplete,
+    data: {
+      id: '1400000000000000001',
+      name: 'imagine',
+      type: ApplicationCommandType.ChatInput,
+      options: commandOptions(
+        options,
+        focused,
+      ) as APIApplicationCommandAutocompleteInteraction['data']['options'],
     },
   };
 }

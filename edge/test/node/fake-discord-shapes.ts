@@ -109,16 +109,21 @@ export function checkMessage(body: unknown): { problems: string[]; message?: Che
   return { problems, message };
 }
 
-const CommandOption = z.object({
-  type: z.int().min(1).max(11),
-  name: z.string().regex(/^[-_\p{L}\p{N}]{1,32}$/u),
-  description: z.string().min(1).max(100),
-  required: z.boolean().optional(),
-  choices: z
-    .array(z.object({ name: z.string().min(1).max(100), value: z.union([z.string().max(100), z.number()]) }))
-    .max(25)
-    .optional(),
-});
+const CommandOption = z
+  .object({
+    type: z.int().min(1).max(11),
+    name: z.string().regex(/^[-_\p{L}\p{N}]{1,32}$/u),
+    description: z.string().min(1).max(100),
+    required: z.boolean().optional(),
+    choices: z
+      .array(
+        z.object({ name: z.string().min(1).max(100), value: z.union([z.string().max(100), z.number()]) }),
+      )
+      .max(25)
+      .optional(),
+    autocomplete: z.boolean().optional(),
+  })
+  .refine((o) => !(o.autocomplete && o.choices), { error: 'an autocomplete option cannot have choices' });
 const Command = z.object({
   name: z.string().regex(/^[-_\p{Ll}\p{N}]{1,32}$/u),
   type: z.literal(1),

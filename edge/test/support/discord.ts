@@ -14,6 +14,7 @@ import {
 import { ORIGIN } from './api.ts';
 
 export {
+  autocompleteInteraction,
   buttonInteraction,
   buttonsOf,
   type DiscordCall,
