@@ -188,6 +188,50 @@ describe.skipIf(unavailable)('the playground in Chromium', () => {
     expect(problems).toEqual([]);
   });
 
+  it("offers an SDXL model's buckets as one Size list and draws one of them through the real gpu-worker", async () => {
+    const { page, problems } = await open(`/#key=${key}`);
+    await modelsLoaded(page);
+    await page.getByLabel('Model').selectOption('tiny-sdxl');
+    // tiny-sdxl's buckets (wrangler.toml), default first; Width and Height give way to Size.
+    const size = page.getByLabel('Size (pixels)');
+    expect(await size.locator('option').allTextContents()).toEqual([
+      '64x64',
+      '96x64',
+      '64x96',
+      '128x64',
+      '64x128',
+    ]);
+    expect(await size.inputValue()).toBe('64x64');
+    expect(await page.getByLabel('Width (pixels)').isVisible()).toBe(false);
+    expect(await page.getByLabel('Scheduler').inputValue()).toBe('euler');
+    expect(await page.getByLabel('Guidance scale').inputValue()).toBe('5');
+
+    const prompt = `a wide green field ${randomUUID().slice(0, 8)}`;
+    await page.getByLabel('Prompt', { exact: true }).fill(prompt);
+    await size.selectOption('128x64');
+    await page.getByLabel('Steps').fill('3');
+    await page.getByRole('button', { name: 'Generate' }).click();
+    const image = page.getByRole('img', { name: prompt, exact: true });
+    await image.waitFor({ timeout: 120_000 });
+    await page.waitForFunction(
+      () => (document.getElementById('result-image') as HTMLImageElement).naturalWidth > 0,
+    );
+    expect(await image.evaluate((img: HTMLImageElement) => [img.naturalWidth, img.naturalHeight])).toEqual([
+      128, 64,
+    ]);
+    const png = new Uint8Array(await (await fetch((await image.getAttribute('src')) ?? '')).arrayBuffer());
+    const parameters = readPngText(png).parameters ?? '';
+    expect(parameters).toContain('Steps: 3, Sampler: Euler, CFG scale: 5');
+    expect(parameters).toContain('Size: 128x64');
+    expect(parameters).toContain('Model: tiny-sdxl');
+
+    // Back to the SD 1.x model: Width and Height again.
+    await page.getByLabel('Model').selectOption('tiny-sd');
+    expect(await page.getByLabel('Width (pixels)').isVisible()).toBe(true);
+    expect(await size.isVisible()).toBe(false);
+    expect(problems).toEqual([]);
+  });
+
   it('moves the progress bar and shows previews from the real event stream, then the image', async () => {
     const { page, problems } = await open(`/#key=${key}`);
     await modelsLoaded(page);

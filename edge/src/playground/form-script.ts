@@ -1,6 +1,7 @@
 // The playground's form, as browser JavaScript inlined into the page (no build step): the API key
 // (from `#key=…`, which is then taken out of the address bar, or from localStorage), the model's
-// sizes, steps and schedulers from GET /v1/models, the fields pre-filled from the share page's
+// sizes (a Size list in place of Width and Height for a model with aspect buckets, SDXL's),
+// steps and schedulers from GET /v1/models, the fields pre-filled from the share page's
 // remix link (`/?prompt=…&seed=…`), the request body, and the status and error regions.
 //
 // Kept free of backticks and `${`: it is a String.raw template.
@@ -16,6 +17,7 @@ const fields = {
   prompt: byId('prompt'),
   negative_prompt: byId('negative-prompt'),
   model: byId('model'),
+  size: byId('size'),
   width: byId('width'),
   height: byId('height'),
   steps: byId('steps'),
@@ -63,7 +65,9 @@ function announce(text) {
 function showError(message, field) {
   errorLine.textContent = message;
   errorLine.hidden = false;
-  const control = field && fields[field.split(/[.[]/)[0]];
+  let control = field && fields[field.split(/[.[]/)[0]];
+  // A bucketed model shows Size in place of Width and Height.
+  if (control && control.closest('.field').hidden) control = fields.size;
   if (control) {
     control.setAttribute('aria-invalid', 'true');
     control.focus();
@@ -90,17 +94,37 @@ function sides(max, multiple) {
   return out;
 }
 
-function applyModel(model, wanted) {
+/** Shows the Size list (a model with aspect buckets) or the Width and Height lists (any other). */
+function showSizeFields(bucketed) {
+  fields.size.closest('.field').hidden = !bucketed;
+  fields.width.closest('.field').hidden = bucketed;
+  fields.height.closest('.field').hidden = bucketed;
+}
+
+/**
+ * Fills the fields from a model: sizes it makes (the current one kept if it is among them), and
+ * its scheduler, steps and guidance. A newly chosen model brings its own of those three (a
+ * few-step Turbo model wants 1 step and no guidance), unless the remix link asked for them.
+ */
+function applyModel(model, wanted, chosen) {
   const { defaults, limits } = model;
   const multiple = limits.size_multiple;
+  const pair = (width, height) => (width && height ? width + 'x' + height : null);
+  showSizeFields(Boolean(model.sizes));
+  if (model.sizes) {
+    const current = pair(fields.width.value, fields.height.value);
+    const preferred = [pair(wanted.width, wanted.height), fields.size.value, current, pair(defaults.width, defaults.height)];
+    fillSelect(fields.size, model.sizes, preferred);
+  }
   fillSelect(fields.width, sides(limits.max_width, multiple), [wanted.width, fields.width.value, defaults.width]);
   fillSelect(fields.height, sides(limits.max_height, multiple), [wanted.height, fields.height.value, defaults.height]);
-  fillSelect(fields.scheduler, model.schedulers, [wanted.scheduler, fields.scheduler.value, defaults.scheduler]);
+  const currentScheduler = chosen ? null : fields.scheduler.value;
+  fillSelect(fields.scheduler, model.schedulers, [wanted.scheduler, currentScheduler, defaults.scheduler]);
   fields.steps.max = String(limits.max_steps);
   fields.steps.placeholder = String(defaults.steps);
-  if (!fields.steps.value) fields.steps.value = String(defaults.steps);
+  if (chosen || !fields.steps.value) fields.steps.value = String(defaults.steps);
   fields.guidance_scale.placeholder = String(defaults.guidance_scale);
-  if (!fields.guidance_scale.value) fields.guidance_scale.value = String(defaults.guidance_scale);
+  if (chosen || !fields.guidance_scale.value) fields.guidance_scale.value = String(defaults.guidance_scale);
 }
 
 function selectedModel() {
@@ -140,6 +164,11 @@ function requestBody() {
   for (const name of ['width', 'height', 'steps', 'guidance_scale']) {
     if (fields[name].value !== '') body[name] = Number(fields[name].value);
   }
+  if (!fields.size.closest('.field').hidden && fields.size.value) {
+    const [width, height] = fields.size.value.split('x').map(Number);
+    body.width = width;
+    body.height = height;
+  }
   if (fields.scheduler.value) body.scheduler = fields.scheduler.value;
   body.seed = fields.seed.value === '' ? -1 : Number(fields.seed.value);
   // A preview frame every other step on the job's event stream (GET /v1/jobs/:id/events).
@@ -166,6 +195,6 @@ byId('forget-key').addEventListener('click', () => {
   keyInput.focus();
   announce('The API key is forgotten in this browser.');
 });
-fields.model.addEventListener('change', () => applyModel(selectedModel(), {}));
+fields.model.addEventListener('change', () => applyModel(selectedModel(), {}, true));
 loadModels(Object.fromEntries(remix));
 `;

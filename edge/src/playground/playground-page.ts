@@ -52,6 +52,11 @@ export function playgroundPage() {
 <label for="model">Model</label>
 <select id="model" name="model">${MODEL_DEFAULT}</select>
 </div>
+<div class="field" hidden>
+<label for="size">Size (pixels)</label>
+<select id="size" name="size" aria-describedby="size-hint"></select>
+<p id="size-hint" class="hint">This model makes these sizes only.</p>
+</div>
 <div class="field">
 <label for="width">Width (pixels)</label>
 <select id="width" name="width">${MODEL_DEFAULT}</select>
