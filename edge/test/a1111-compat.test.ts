@@ -95,7 +95,7 @@ describe('GET /sdapi/v1/samplers and /sdapi/v1/sd-models', () => {
       title: string;
       model_name: string;
     }[];
-    expect(models.map((m) => m.model_name)).toEqual(['tiny-sd', 'tiny-sdxl']);
+    expect(models.map((m) => m.model_name)).toEqual(['tiny-sd', 'tiny-sdxl', 'tiny-sdxl-turbo']);
     expect(models[0].title).toMatch(/^tiny-sd \[[0-9a-f]{10}\]$/);
     const prompt = uniquePrompt('selected');
     const response = await postJson(

@@ -93,7 +93,7 @@ describe('/imagine with a model', () => {
     const { body } = await interact(imagineInteraction({ prompt, model: 'sd-xxl' }));
     const text = ephemeralText(body);
     expect(text).toContain('"sd-xxl"');
-    expect(text).toContain('tiny-sd, tiny-sdxl');
+    expect(text).toContain('tiny-sd, tiny-sdxl, tiny-sdxl-turbo');
     expect(await gpuCalls(prompt)).toHaveLength(0);
   });
 });

@@ -12,7 +12,7 @@ describe('GET /v1/models', () => {
     const response = await call('/v1/models', { key });
     expect(response.status).toBe(200);
     const body = (await response.json()) as { data: Record<string, unknown>[] };
-    expect(body.data.map((m) => m.id)).toEqual(['tiny-sd', 'tiny-sdxl']);
+    expect(body.data.map((m) => m.id)).toEqual(['tiny-sd', 'tiny-sdxl', 'tiny-sdxl-turbo']);
     expect(body.data[0]).toMatchObject({
       id: 'tiny-sd',
       family: 'sd1',

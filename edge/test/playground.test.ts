@@ -35,6 +35,7 @@ const CONTROLS = {
   model: 'Model',
   width: 'Width (pixels)',
   height: 'Height (pixels)',
+  size: 'Size (pixels)',
   steps: 'Steps',
   seed: 'Seed',
   scheduler: 'Scheduler',

@@ -142,3 +142,42 @@ describe('an SDXL-family model', () => {
     expect(jobs.map((j) => `${j.width}x${j.height}`)).toEqual(['64x64', '64x128']);
   });
 });
+
+describe('a few-step model (wrangler.toml’s tiny-sdxl-turbo)', () => {
+  it('is listed with its own defaults and limits', async () => {
+    const body = ModelList.parse(await (await call('/v1/models', { key })).json());
+    expect(body.data.find((m) => m.id === 'tiny-sdxl-turbo')).toMatchObject({
+      family: 'sdxl',
+      sizes: ['64x64'],
+      defaults: { steps: 1, guidance_scale: 0, scheduler: 'euler' },
+      limits: { max_steps: 4 },
+    });
+  });
+
+  it('gives a request with no parameters one step, no guidance and Euler, on every route', async () => {
+    const prompt = uniquePrompt('a red fox');
+    expect((await postJson('/v1/images', { model: 'tiny-sdxl-turbo', prompt }, key)).status).toBe(200);
+    const client = new OpenAI({
+      apiKey: key,
+      baseURL: `${ORIGIN}/v1`,
+      fetch: (input, init) => SELF.fetch(input as string, init as RequestInit),
+      maxRetries: 0,
+    });
+    await client.images.generate({ model: 'tiny-sdxl-turbo', prompt: `${prompt} openai` });
+    const jobs = [...(await gpuCalls(prompt)), ...(await gpuCalls(`${prompt} openai`))];
+    expect(jobs).toHaveLength(2);
+    for (const job of jobs) {
+      expect(job).toMatchObject({ status: 200, steps: 1, guidance_scale: 0, scheduler: 'euler' });
+    }
+  });
+
+  it('refuses more steps than the model allows, naming its maximum', async () => {
+    const prompt = uniquePrompt('a blue jay');
+    const response = await postJson('/v1/images', { model: 'tiny-sdxl-turbo', prompt, steps: 20 }, key);
+    expect(response.status).toBe(400);
+    const body = (await response.json()) as ErrorBody;
+    expect(body.error.field).toBe('steps');
+    expect(body.error.message).toContain('4');
+    expect(await gpuCalls(prompt)).toHaveLength(0);
+  });
+});

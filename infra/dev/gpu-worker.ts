@@ -1,6 +1,9 @@
 // The gpu-worker of the local stack: `gpu-worker/src/main.ts` under tsx, as `npm run gpu-worker`
-// runs it, on 127.0.0.1 with the bundled model on CPU unless the environment says otherwise
-// (MODELS, PROVIDERS, INTRA_OP_THREADS, … pass through). Ready once /readyz answers 200.
+// runs it, on 127.0.0.1 on CPU with the models wrangler.toml declares (the bundled tiny-sd and the
+// tiny SDXL-layout fixtures) unless the environment says otherwise (MODELS, PROVIDERS,
+// INTRA_OP_THREADS, … pass through). Ready once /readyz answers 200.
+import { join } from 'node:path';
+import { experimental_readRawConfig } from 'wrangler';
 import { type ManagedChild, startChild } from './child-process.ts';
 import { waitFor } from './readiness.ts';
 
@@ -26,7 +29,12 @@ export interface GpuWorker {
   ready: (timeoutMs: number) => Promise<ReadyModel[]>;
 }
 
-export const DEV_MODELS = 'tiny-sd=gpu-worker/models/tiny-sd,tiny-sdxl=gpu-worker/test/fixtures/models/sdxl';
+/** wrangler.toml's MODELS as the gpu-worker's `MODELS` (`id=source,…`): it serves what the edge declares. */
+export function devModels(root: string): string {
+  const { rawConfig } = experimental_readRawConfig({ config: join(root, 'wrangler.toml') });
+  const models = ((rawConfig.vars ?? {}) as { MODELS?: { id: string; source: string }[] }).MODELS ?? [];
+  return models.map((m) => `${m.id}=${m.source}`).join(',');
+}
 
 export function startGpuWorker(options: GpuWorkerOptions): GpuWorker {
   const url = `http://127.0.0.1:${options.port}`;
@@ -39,8 +47,7 @@ export function startGpuWorker(options: GpuWorkerOptions): GpuWorker {
       ORT_DISABLE_TELEMETRY: '1',
       // Ctrl-C should not wait a minute for a job nobody is watching any more.
       DRAIN_TIMEOUT_MS: '5000',
-      // wrangler.toml's two development models: the bundled SD 1.x model and a tiny SDXL-layout one.
-      MODELS: DEV_MODELS,
+      MODELS: devModels(options.root),
       ...process.env,
       ...options.env,
       GPU_SHARED_SECRET: options.secret,

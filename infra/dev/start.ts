@@ -26,8 +26,8 @@ const DISCORD_VARS = [
   'DISCORD_API_BASE',
 ];
 
-const USAGE = `npm start [-- --state-dir DIR]: runs the gpu-worker (CPU, tiny-sd and tiny-sdxl) and the edge
-(wrangler dev) together, until Ctrl-C.
+const USAGE = `npm start [-- --state-dir DIR]: runs the gpu-worker (CPU, the models wrangler.toml
+declares) and the edge (wrangler dev) together, until Ctrl-C.
 
   --state-dir DIR   keep secrets, the API key and wrangler's local state in DIR
                     (default: .dev.vars, .local/ and .wrangler/state in the repository)

@@ -63,11 +63,12 @@ describe('infra/discord/register-commands', () => {
       'guidance',
     ]);
     expect(options.prompt.required).toBe(true);
-    // tiny-sd and tiny-sdxl: at most 50 steps each.
+    // The most any served model allows: tiny-sd's and tiny-sdxl's 50 (tiny-sdxl-turbo's is 4).
     expect(options.steps.max_value).toBe(50);
     expect(options.model.choices).toEqual([
       { name: 'tiny-sd', value: 'tiny-sd' },
       { name: 'tiny-sdxl', value: 'tiny-sdxl' },
+      { name: 'tiny-sdxl-turbo', value: 'tiny-sdxl-turbo' },
     ]);
     // Sizes depend on the model chosen, so the edge offers them as the user types.
     expect(options.size.autocomplete).toBe(true);

@@ -50,13 +50,16 @@ interface FakeModel {
   pad2?: number;
 }
 const SDXL_VOCAB_2 = 'gpu-worker/test/fixtures/models/sdxl/tokenizer_2/vocab.json';
+const SDXL: FakeModel = {
+  hidden: 4 + 6,
+  pooled: 5,
+  pad2: (JSON.parse(readFileSync(SDXL_VOCAB_2, 'utf8')) as Record<string, number>)['!'],
+};
 const MODELS: Record<string, FakeModel> = {
   'tiny-sd': { hidden: 64, pooled: 0 },
-  'tiny-sdxl': {
-    hidden: 4 + 6,
-    pooled: 5,
-    pad2: (JSON.parse(readFileSync(SDXL_VOCAB_2, 'utf8')) as Record<string, number>)['!'],
-  },
+  'tiny-sdxl': SDXL,
+  // The SDXL-Turbo fixture has tiny-sdxl's widths and tokenizers.
+  'tiny-sdxl-turbo': SDXL,
 };
 
 /**
