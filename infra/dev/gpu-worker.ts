@@ -2,8 +2,6 @@
 // runs it, on 127.0.0.1 on CPU with the models wrangler.toml declares (the bundled tiny-sd and the
 // tiny SDXL-layout fixtures) unless the environment says otherwise (MODELS, PROVIDERS,
 // INTRA_OP_THREADS, … pass through). Ready once /readyz answers 200.
-import { join } from 'node:path';
-import { experimental_readRawConfig } from 'wrangler';
 import { type ManagedChild, startChild } from './child-process.ts';
 import { waitFor } from './readiness.ts';
 
@@ -29,12 +27,17 @@ export interface GpuWorker {
   ready: (timeoutMs: number) => Promise<ReadyModel[]>;
 }
 
-/** wrangler.toml's MODELS as the gpu-worker's `MODELS` (`id=source,…`): it serves what the edge declares. */
-export function devModels(root: string): string {
-  const { rawConfig } = experimental_readRawConfig({ config: join(root, 'wrangler.toml') });
-  const models = ((rawConfig.vars ?? {}) as { MODELS?: { id: string; source: string }[] }).MODELS ?? [];
-  return models.map((m) => `${m.id}=${m.source}`).join(',');
-}
+/**
+ * wrangler.toml's MODELS as the gpu-worker's `MODELS` (`id=source,…`), so it serves what the edge
+ * declares (a unit test holds the two equal). Written out rather than read with wrangler's config
+ * reader: importing wrangler takes over SIGTERM (it exits 0 at once), which would skip
+ * `npm start`'s own shutdown.
+ */
+export const DEV_MODELS = [
+  'tiny-sd=gpu-worker/models/tiny-sd',
+  'tiny-sdxl=gpu-worker/test/fixtures/models/sdxl',
+  'tiny-sdxl-turbo=gpu-worker/test/fixtures/models/sdxl-turbo',
+].join(',');
 
 export function startGpuWorker(options: GpuWorkerOptions): GpuWorker {
   const url = `http://127.0.0.1:${options.port}`;
@@ -47,7 +50,7 @@ export function startGpuWorker(options: GpuWorkerOptions): GpuWorker {
       ORT_DISABLE_TELEMETRY: '1',
       // Ctrl-C should not wait a minute for a job nobody is watching any more.
       DRAIN_TIMEOUT_MS: '5000',
-      MODELS: devModels(options.root),
+      MODELS: DEV_MODELS,
       ...process.env,
       ...options.env,
       GPU_SHARED_SECRET: options.secret,

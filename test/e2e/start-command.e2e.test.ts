@@ -66,7 +66,8 @@ describe('npm start', () => {
     child.stderr?.on('data', (chunk) => {
       output += chunk;
     });
-    const exited = new Promise<number | null>((resolve) => child?.once('exit', (code) => resolve(code)));
+    // 'close', not 'exit': a child's last lines can still be in the pipe when it has exited.
+    const exited = new Promise<number | null>((resolve) => child?.once('close', (code) => resolve(code)));
     await Promise.race([
       new Promise<void>((resolve) => {
         const timer = setInterval(() => {
