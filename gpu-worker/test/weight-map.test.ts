@@ -1,0 +1,89 @@
+// Tracing PyTorch weights to ONNX initializers: names kept by the export, MatMul weights found by
+// their node's module scope (as torch.onnx and Optimum name nodes), a declared weight_map.json
+// first, wrapper attributes dropped; and on a real fixture, every conv weight found by name.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  type OnnxGraphLayout,
+  type OnnxInitializer,
+  readGraphLayout,
+} from '../src/lora/onnx-initializers.ts';
+import { moduleKey, weightMap } from '../src/lora/weight-map.ts';
+
+const init = (name: string, dims: number[]): [string, OnnxInitializer] => [
+  name,
+  { name, dims, dataType: 1, data: { location: 'raw', offset: 0, length: 0 } },
+];
+
+const layout: OnnxGraphLayout = {
+  initializers: new Map([
+    init('model.conv_in.weight', [8, 4, 3, 3]),
+    init('model.conv_in.bias', [8]),
+    init('onnx::MatMul_7', [8, 8]),
+    init('onnx::MatMul_9', [8, 16]),
+    init('onnx::Mul_3', [8, 1, 1]),
+  ]),
+  nodes: [
+    {
+      opType: 'MatMul',
+      name: '/model/down_blocks.0/attentions.0/transformer_blocks.0/attn1/to_q/MatMul',
+      inputs: ['t1', 'onnx::MatMul_7'],
+    },
+    { opType: 'MatMul', name: '', inputs: ['t2', 'onnx::MatMul_9'] },
+    { opType: 'Mul', name: '/model/norm/Mul', inputs: ['t3', 'onnx::Mul_3'] },
+  ],
+};
+
+describe('weightMap', () => {
+  it('finds named weights as they are and scoped MatMul weights transposed, without the wrapper', () => {
+    const map = weightMap(layout);
+    expect(Object.fromEntries(map)).toEqual({
+      conv_in: { param: 'conv_in.weight', initializer: 'model.conv_in.weight', transposed: false },
+      down_blocks_0_attentions_0_transformer_blocks_0_attn1_to_q: {
+        param: 'down_blocks.0.attentions.0.transformer_blocks.0.attn1.to_q.weight',
+        initializer: 'onnx::MatMul_7',
+        transposed: true,
+      },
+    });
+  });
+
+  it('takes a declared weight_map.json first, and ignores entries naming no initializer', () => {
+    const map = weightMap(layout, {
+      'unet.mid_block.attentions.0.proj_out.weight': { initializer: 'onnx::MatMul_9', transposed: true },
+      'down_blocks.0.attentions.0.transformer_blocks.0.attn1.to_q.weight': {
+        initializer: 'onnx::MatMul_404',
+        transposed: true,
+      },
+    });
+    expect(map.get('mid_block_attentions_0_proj_out')).toEqual({
+      param: 'mid_block.attentions.0.proj_out.weight',
+      initializer: 'onnx::MatMul_9',
+      transposed: true,
+    });
+    expect(map.get('down_blocks_0_attentions_0_transformer_blocks_0_attn1_to_q')?.initializer).toBe(
+      'onnx::MatMul_7',
+    );
+  });
+
+  it('names modules as kohya does', () => {
+    expect(moduleKey('text_model.encoder.layers.0.self_attn.q_proj.weight')).toBe(
+      'text_model_encoder_layers_0_self_attn_q_proj',
+    );
+  });
+
+  it("finds every conv weight of the SDXL fixture's UNet by its name", () => {
+    const model = new Uint8Array(
+      readFileSync(join(import.meta.dirname, 'fixtures/models/sdxl/unet/model.onnx')),
+    );
+    const graph = readGraphLayout(model);
+    const map = weightMap(graph);
+    const convs = [...graph.initializers.values()].filter(
+      (i) => i.dims.length === 4 && i.name.endsWith('.weight'),
+    );
+    expect(convs.length).toBeGreaterThan(10);
+    for (const conv of convs) {
+      expect(map.get(moduleKey(conv.name.replace(/^unet\./, '')))?.initializer, conv.name).toBe(conv.name);
+    }
+  });
+});
