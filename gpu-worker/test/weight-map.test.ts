@@ -1,7 +1,7 @@
 // Tracing PyTorch weights to ONNX initializers: names kept by the export, MatMul weights found by
 // their node's module scope (as torch.onnx and Optimum name nodes), a declared weight_map.json
 // first, wrapper attributes dropped; and on a real fixture, every conv weight found by name.
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -86,4 +86,39 @@ describe('weightMap', () => {
       expect(map.get(moduleKey(conv.name.replace(/^unet\./, '')))?.initializer, conv.name).toBe(conv.name);
     }
   });
+
+  // Every graph the project exports (the bundled model and each fixture) ships weight_map.json; a
+  // MatMul weight it misses is a Linear layer no LoRA could reach (these graphs have no node names).
+  const graphs = [
+    join(import.meta.dirname, '../models/tiny-sd'),
+    ...readdirSync(join(import.meta.dirname, 'fixtures/models')).map((n) =>
+      join(import.meta.dirname, 'fixtures/models', n),
+    ),
+  ].flatMap((folder) =>
+    readdirSync(folder)
+      .map((part) => join(folder, part))
+      .filter((dir) => existsSync(join(dir, 'model.onnx')) && existsSync(join(dir, 'weight_map.json'))),
+  );
+
+  it('has a weight_map.json beside the graphs the project exports', () => {
+    expect(graphs.some((g) => g.endsWith('tiny-sd/unet'))).toBe(true);
+    expect(graphs.some((g) => g.endsWith('sdxl/text_encoder_2'))).toBe(true);
+  });
+
+  it.each(graphs.map((g) => [g.split('/').slice(-2).join('/'), g]))(
+    '%s: weight_map.json reaches every MatMul weight, each once',
+    (_name, dir) => {
+      const graph = readGraphLayout(new Uint8Array(readFileSync(join(dir, 'model.onnx'))));
+      const declared = JSON.parse(readFileSync(join(dir, 'weight_map.json'), 'utf8'));
+      const matmulWeights = new Set(
+        graph.nodes
+          .filter((n) => n.opType === 'MatMul')
+          .flatMap((n) => n.inputs.filter((i) => graph.initializers.get(i)?.dims.length === 2)),
+      );
+      const map = weightMap(graph, declared);
+      const reached = [...map.values()].filter((t) => t.transposed).map((t) => t.initializer);
+      expect(new Set(reached).size).toBe(reached.length);
+      expect(new Set(reached)).toEqual(matmulWeights);
+    },
+  );
 });

@@ -13,6 +13,8 @@ import os
 import shutil
 from dataclasses import dataclass
 
+from . import weight_map
+
 import onnx
 import warnings
 
@@ -138,14 +140,17 @@ def _export(module, inputs, out_names, axes, path):
         torch.onnx.export(module, tuple(inputs.values()), path, input_names=names, output_names=out_names,
                           dynamic_axes=axes, opset_version=ONNX_OPSET, do_constant_folding=True)
     outs = outs if isinstance(outs, tuple) else (outs,)
-    _tidy(path, axes, {n: list(t.shape) for n, t in zip(out_names, outs)})
+    _tidy(path, axes, {n: list(t.shape) for n, t in zip(out_names, outs)}, module)
 
 
-def _tidy(path, axes, out_shapes):
+def _tidy(path, axes, out_shapes, module=None):
     """Pins every output axis that is not declared dynamic to its traced size (torch names some of them,
-    e.g. after a Slice), and drops node names and long intermediate names, which are most of a tiny graph."""
+    e.g. after a Slice), and drops node names and long intermediate names, which are most of a tiny graph.
+    With the traced `module`, also writes weight_map.json (where its Linear weights went; LoRA needs it)."""
     model = onnx.load(path)
     g = model.graph
+    if module is not None:
+        weight_map.write(weight_map.from_values(model, module), path)
     for out in g.output:
         for i, dim in enumerate(out.type.tensor_type.shape.dim):
             if i not in axes.get(out.name, {}):

@@ -152,7 +152,7 @@ def build(name, spec, out):
         with torch.no_grad():
             traced = graph(*example.values())
         traced = traced if isinstance(traced, tuple) else (traced,)
-        _tidy(path, axes, {n: list(t.shape) for n, t in zip(names, traced)})  # short names: small files
+        _tidy(path, axes, {n: list(t.shape) for n, t in zip(names, traced)}, graph)  # short names: small files
         for batch in (1, 2):
             x = inputs_for(part, cfgs, io, batch, batch)
             with torch.no_grad():
