@@ -97,6 +97,11 @@ export const ConfigSchema = z.object({
   DRAIN_TIMEOUT_MS: integer('DRAIN_TIMEOUT_MS', 0, 3_600_000, 60_000),
   /** Largest accepted job body (token ids, embeddings, an init image). */
   MAX_BODY_BYTES: integer('MAX_BODY_BYTES', 1024, 256 * 1024 * 1024, 32 * 1024 * 1024),
+  /**
+   * Memory for LoRA-merged sessions per model (each set costs about the graphs it changes: the
+   * bundled model's UNet 6 MB, SD 1.5's 3.4 GB in fp32); least recently used sets go first.
+   */
+  LORA_CACHE_MB: integer('LORA_CACHE_MB', 0, 1_048_576, 8192),
 });
 
 export type Config = z.output<typeof ConfigSchema>;

@@ -3,6 +3,8 @@
 // and on SIGTERM/SIGINT stops taking jobs, drains the running and queued ones, then exits.
 import { serve } from '@hono/node-server';
 import { ConfigError, loadConfig } from './config.ts';
+import { openLoraLibrary } from './lora/lora-library.ts';
+import { LoraVariants } from './lora/lora-variants.ts';
 import { type DiffusionModel, loadDiffusionModel } from './model/diffusion-model.ts';
 import { ModelFolderError } from './model/model-folder.ts';
 import { TextEncoderCache } from './pipeline/text-encoder-cache.ts';
@@ -29,7 +31,8 @@ async function main(): Promise<void> {
   const state: WorkerState = { ready: false, draining: false };
   const models = new Map<string, DiffusionModel>();
   const batchers = new Map<string, StepBatcher>();
-  const app = createApp({ config, models, batchers, metrics, state });
+  const loras = new Map<string, LoraVariants>();
+  const app = createApp({ config, models, batchers, loras, metrics, state });
   const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, (info) =>
     log(`listening on http://${info.address}:${info.port} (not ready until models load)`),
   );
@@ -48,6 +51,12 @@ async function main(): Promise<void> {
       log,
     });
     await warmUp(model);
+    const library = openLoraLibrary(model.folder);
+    if (library.entries.size > 0) {
+      const settings = { providers: config.PROVIDERS, intraOpThreads: config.INTRA_OP_THREADS, log };
+      loras.set(model.id, new LoraVariants(model, library, settings, config.LORA_CACHE_MB * 2 ** 20));
+      log(`model ${model.id}: LoRAs ${[...library.entries.keys()].join(', ')}`);
+    }
     models.set(model.id, model);
     batchers.set(
       model.id,
@@ -76,6 +85,7 @@ async function main(): Promise<void> {
     // Let the last responses flush before closing the listener.
     await new Promise((resolve) => setTimeout(resolve, 200));
     server.close();
+    await Promise.all([...loras.values()].map((l) => l.release()));
     await Promise.all([...models.values()].map((m) => m.release()));
     log('drained; exiting');
     process.exit(0);

@@ -29,10 +29,28 @@ export function loraDelta(layer: LoraLayer): { values: Float32Array; rows: numbe
 }
 
 /**
- * Adds `weight` × the layer's delta to `target` (float32, in place). `dims` are the initializer's;
- * `transposed` says it holds PyTorch's [out, in] as [in, out]. Every shape is checked first, so a
- * LoRA made for another model is refused before anything is written.
+ * Refuses a layer that does not fit a weight of `dims` (the initializer's; `transposed`: PyTorch's
+ * [out, in] stored as [in, out]), so a LoRA made for another model is refused before any write.
  */
+export function checkLoraShape(dims: readonly number[], transposed: boolean, layer: LoraLayer): void {
+  const rows = layer.up.shape[0];
+  const cols = layer.down.values.length / layer.rank;
+  const torchDims = transposed ? [...dims].reverse() : dims;
+  const [out, ...rest] = torchDims;
+  const inner = rest.reduce((a, b) => a * b, 1);
+  const matches =
+    out === rows &&
+    inner === cols &&
+    (layer.down.shape.length === 2 ||
+      (rest.length === 3 && rest[0] === layer.down.shape[1] && rest[1] === layer.down.shape[2]));
+  if (!matches) {
+    throw new LoraShapeError(
+      `${layer.component} ${layer.module}: the LoRA changes a [${rows}, ${cols}] weight, the model's is [${torchDims.join(', ')}]`,
+    );
+  }
+}
+
+/** Adds `weight` × the layer's delta to `target` (float32, in place), after `checkLoraShape`. */
 export function addLoraDelta(
   target: Float32Array,
   dims: readonly number[],
@@ -40,19 +58,11 @@ export function addLoraDelta(
   layer: LoraLayer,
   weight: number,
 ): void {
+  checkLoraShape(dims, transposed, layer);
   const { values, rows, cols } = loraDelta(layer);
-  const torchDims = transposed ? [...dims].reverse() : dims;
-  const [out, ...rest] = torchDims;
-  const inner = rest.reduce((a, b) => a * b, 1);
-  const matches =
-    out === rows &&
-    inner === cols &&
-    target.length === rows * cols &&
-    (layer.down.shape.length === 2 ||
-      (rest.length === 3 && rest[0] === layer.down.shape[1] && rest[1] === layer.down.shape[2]));
-  if (!matches) {
+  if (target.length !== rows * cols) {
     throw new LoraShapeError(
-      `${layer.component} ${layer.module}: the LoRA changes a [${rows}, ${cols}] weight, the model's is [${torchDims.join(', ')}]`,
+      `${layer.component} ${layer.module}: ${target.length} values, not ${rows * cols}`,
     );
   }
   if (!transposed) {

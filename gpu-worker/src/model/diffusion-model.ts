@@ -25,6 +25,8 @@ export interface DiffusionModel {
   /** scheduler_config.json, parsed once; each job builds its own scheduler from it. */
   schedulerConfig: SchedulerConfig;
   provider: ExecutionProvider;
+  /** Set when LoRAs are merged into this copy's UNet or text encoders (lora/lora-models.ts). */
+  variant?: ModelVariant;
   /**
    * UNet: noise (or v) prediction for `batch` latents. `timesteps` has one entry per batch row;
    * models whose timestep input is a scalar or fixed at [1] need all entries equal
@@ -37,7 +39,26 @@ export interface DiffusionModel {
   decodeLatents(latents: Float32Array, batch: number, height: number, width: number): Promise<Float32Array>;
   /** VAE encoder: images [1, 3, H, W] in [-1, 1] → mean and log-variance, or a graph-drawn sample. */
   encodeImage(pixels: Float32Array, height: number, width: number): Promise<EncodedImage>;
+  /**
+   * The same model with other sessions for its UNet and text encoders (a LoRA set merged in); the
+   * VAE and everything else are shared. `release()` of the copy releases only the sessions given.
+   */
+  withSessions(sessions: ReplacementSessions, variant: ModelVariant): DiffusionModel;
   release(): Promise<void>;
+}
+
+export interface ReplacementSessions {
+  unet?: InferenceSession;
+  /** In `spec.textEncoders` order; undefined keeps the model's own. */
+  textEncoders?: (InferenceSession | undefined)[];
+}
+
+export interface ModelVariant {
+  /** Identifies the LoRA set: its files' hashes and weights. */
+  key: string;
+  /** Part of the text encoder cache's key when the set changes a text encoder; absent otherwise. */
+  textKey?: string;
+  loras: readonly { name: string; sha256: string; weight: number }[];
 }
 
 export interface TextEncoder {
@@ -181,10 +202,6 @@ async function loadFolder(dir: string, options: LoadOptions): Promise<DiffusionM
   const decoderOutput = vaeDecoder.session.outputNames.includes('sample')
     ? 'sample'
     : vaeDecoder.session.outputNames[0];
-  const encoderSessions = [textEncoder, textEncoder2].filter((s) => s !== undefined);
-  const textEncoders = spec.textEncoders.map((encoderSpec, i) =>
-    textEncoderOf(encoderSessions[i].session, encoderSpec, tokenizers[i]),
-  );
   for (const [i, t] of tokenizers.entries()) {
     if (t.maxLength !== tokenizers[0].maxLength) {
       throw new ModelFolderError(
@@ -198,93 +215,118 @@ async function loadFolder(dir: string, options: LoadOptions): Promise<DiffusionM
     );
   }
 
-  return {
-    id: options.id ?? folder.id,
-    revision: await modelRevision(folder.dir),
-    folder,
-    spec,
-    tokenizer: tokenizers[0],
-    textEncoders,
-    schedulerConfig: parsedConfig.data,
-    provider: unet.provider,
-    perRowTimesteps,
+  const schedulerConfig = parsedConfig.data;
+  const revision = await modelRevision(folder.dir);
+  const vaeSessions = [vaeDecoder, vaeEncoder].map((s) => s?.session);
 
-    async predictNoise(input) {
-      const { batch, timesteps } = input;
-      const rows = perRowTimesteps ? timesteps : [timesteps[0]];
-      if (!perRowTimesteps && timesteps.some((t) => t !== timesteps[0])) {
-        throw new Error('this UNet takes one timestep for the whole batch');
-      }
-      // int64-timestep exports truncate; round instead so fractional σ-schedule timesteps land on the nearest step.
-      const timestep =
-        spec.timestepType === 'int64'
-          ? new Tensor(
-              'int64',
-              BigInt64Array.from(rows, (t) => BigInt(Math.round(t))),
-              spec.timestepRank ? [rows.length] : [],
-            )
-          : floatTensor(spec.timestepType, Float32Array.from(rows), spec.timestepRank ? [rows.length] : []);
-      const feeds: Record<string, Tensor> = {
-        sample: floatTensor(spec.unetFloat, input.sample, [
-          batch,
-          spec.latentChannels,
-          input.height,
-          input.width,
-        ]),
-        timestep,
-        encoder_hidden_states: floatTensor(spec.unetFloat, input.hiddenStates, [
-          batch,
-          input.sequenceLength,
-          spec.hiddenSize,
-        ]),
-      };
-      if (spec.timestepCondDim) {
-        if (!input.timestepCond) throw new Error('this UNet (LCM-distilled) needs timestep_cond');
-        feeds.timestep_cond = floatTensor(spec.unetFloat, input.timestepCond, [batch, spec.timestepCondDim]);
-      }
-      if (spec.pooledSize) {
-        if (!input.textEmbeds || !input.timeIds)
-          throw new Error('this UNet (SDXL) needs text_embeds and time_ids');
-        feeds.text_embeds = floatTensor(spec.unetFloat, input.textEmbeds, [batch, spec.pooledSize]);
-        feeds.time_ids = floatTensor(spec.unetFloat, input.timeIds, [batch, spec.timeIdsSize]);
-      }
-      return floatData(await runSingleOutput(unet.session, feeds, unetOutput));
-    },
+  function assemble(
+    unetSession: InferenceSession,
+    encoderSessions: InferenceSession[],
+    own: (InferenceSession | undefined)[],
+    variant?: ModelVariant,
+  ): DiffusionModel {
+    const model: DiffusionModel = {
+      id: options.id ?? folder.id,
+      revision,
+      folder,
+      spec,
+      tokenizer: tokenizers[0],
+      textEncoders: spec.textEncoders.map((encoderSpec, i) =>
+        textEncoderOf(encoderSessions[i], encoderSpec, tokenizers[i]),
+      ),
+      schedulerConfig,
+      provider: unet.provider,
+      perRowTimesteps,
+      variant,
 
-    async decodeLatents(latents, batch, height, width) {
-      const feeds = {
-        latent_sample: floatTensor(spec.vaeDecoderFloat, latents, [
-          batch,
-          spec.latentChannels,
-          height,
-          width,
-        ]),
-      };
-      const pixels = floatData(await runSingleOutput(vaeDecoder.session, feeds, decoderOutput));
-      // A float16 decoder that overflows gives inf/NaN, which would encode as a black image.
-      if (spec.vaeDecoderFloat === 'float16' && hasNonFinite(pixels)) {
-        throw new Error(
-          `the float16 VAE decoder overflowed (${folder.vaeForceUpcast ? 'its config says force_upcast: ' : ''}SDXL's VAE does in float16); export vae_decoder in float32 or use a fixed fp16 VAE`,
-        );
-      }
-      return pixels;
-    },
+      async predictNoise(input) {
+        const { batch, timesteps } = input;
+        const rows = perRowTimesteps ? timesteps : [timesteps[0]];
+        if (!perRowTimesteps && timesteps.some((t) => t !== timesteps[0])) {
+          throw new Error('this UNet takes one timestep for the whole batch');
+        }
+        // int64-timestep exports truncate; round instead so fractional σ-schedule timesteps land on the nearest step.
+        const timestep =
+          spec.timestepType === 'int64'
+            ? new Tensor(
+                'int64',
+                BigInt64Array.from(rows, (t) => BigInt(Math.round(t))),
+                spec.timestepRank ? [rows.length] : [],
+              )
+            : floatTensor(spec.timestepType, Float32Array.from(rows), spec.timestepRank ? [rows.length] : []);
+        const feeds: Record<string, Tensor> = {
+          sample: floatTensor(spec.unetFloat, input.sample, [
+            batch,
+            spec.latentChannels,
+            input.height,
+            input.width,
+          ]),
+          timestep,
+          encoder_hidden_states: floatTensor(spec.unetFloat, input.hiddenStates, [
+            batch,
+            input.sequenceLength,
+            spec.hiddenSize,
+          ]),
+        };
+        if (spec.timestepCondDim) {
+          if (!input.timestepCond) throw new Error('this UNet (LCM-distilled) needs timestep_cond');
+          feeds.timestep_cond = floatTensor(spec.unetFloat, input.timestepCond, [
+            batch,
+            spec.timestepCondDim,
+          ]);
+        }
+        if (spec.pooledSize) {
+          if (!input.textEmbeds || !input.timeIds)
+            throw new Error('this UNet (SDXL) needs text_embeds and time_ids');
+          feeds.text_embeds = floatTensor(spec.unetFloat, input.textEmbeds, [batch, spec.pooledSize]);
+          feeds.time_ids = floatTensor(spec.unetFloat, input.timeIds, [batch, spec.timeIdsSize]);
+        }
+        return floatData(await runSingleOutput(unetSession, feeds, unetOutput));
+      },
 
-    async encodeImage(pixels, height, width) {
-      if (!vaeEncoder || !spec.vaeEncoderOutput || !spec.vaeEncoderFloat) {
-        throw new ModelFolderError(`model ${folder.dir} has no vae_encoder: img2img is not available`);
-      }
-      const feeds = { sample: floatTensor(spec.vaeEncoderFloat, pixels, [1, 3, height, width]) };
-      const out = floatData(await runSingleOutput(vaeEncoder.session, feeds, spec.vaeEncoderOutput));
-      if (spec.vaeEncoderOutput === 'latent_sample') return { sample: out };
-      const half = out.length / 2; // [1, 2c, h, w]: mean channels first, then log-variance
-      return { mean: out.subarray(0, half), logvar: out.subarray(half) };
-    },
+      async decodeLatents(latents, batch, height, width) {
+        const feeds = {
+          latent_sample: floatTensor(spec.vaeDecoderFloat, latents, [
+            batch,
+            spec.latentChannels,
+            height,
+            width,
+          ]),
+        };
+        const pixels = floatData(await runSingleOutput(vaeDecoder.session, feeds, decoderOutput));
+        // A float16 decoder that overflows gives inf/NaN, which would encode as a black image.
+        if (spec.vaeDecoderFloat === 'float16' && hasNonFinite(pixels)) {
+          throw new Error(
+            `the float16 VAE decoder overflowed (${folder.vaeForceUpcast ? 'its config says force_upcast: ' : ''}SDXL's VAE does in float16); export vae_decoder in float32 or use a fixed fp16 VAE`,
+          );
+        }
+        return pixels;
+      },
 
-    async release() {
-      await Promise.all(
-        [textEncoder, textEncoder2, unet, vaeDecoder, vaeEncoder].map((s) => s?.session.release()),
-      );
-    },
-  };
+      async encodeImage(pixels, height, width) {
+        if (!vaeEncoder || !spec.vaeEncoderOutput || !spec.vaeEncoderFloat) {
+          throw new ModelFolderError(`model ${folder.dir} has no vae_encoder: img2img is not available`);
+        }
+        const feeds = { sample: floatTensor(spec.vaeEncoderFloat, pixels, [1, 3, height, width]) };
+        const out = floatData(await runSingleOutput(vaeEncoder.session, feeds, spec.vaeEncoderOutput));
+        if (spec.vaeEncoderOutput === 'latent_sample') return { sample: out };
+        const half = out.length / 2; // [1, 2c, h, w]: mean channels first, then log-variance
+        return { mean: out.subarray(0, half), logvar: out.subarray(half) };
+      },
+
+      withSessions(sessions, next) {
+        const encoders = encoderSessions.map((own, i) => sessions.textEncoders?.[i] ?? own);
+        const replaced = [sessions.unet, ...(sessions.textEncoders ?? [])];
+        return assemble(sessions.unet ?? unetSession, encoders, replaced, next);
+      },
+
+      async release() {
+        await Promise.all(own.map((s) => s?.release()));
+      },
+    };
+    return model;
+  }
+
+  const encoderSessions = [textEncoder, textEncoder2].filter((s) => s !== undefined).map((s) => s.session);
+  return assemble(unet.session, encoderSessions, [...encoderSessions, unet.session, ...vaeSessions]);
 }

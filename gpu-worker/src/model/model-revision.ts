@@ -8,12 +8,15 @@ import { join, relative } from 'node:path';
 
 const SIDECAR = '.latent-edge-revision.json';
 
-function listFiles(dir: string): string[] {
+/** Add-ons served with the model, identified by their own hashes: adding one keeps the revision. */
+const ADD_ONS = new Set(['loras', 'embeddings']);
+
+function listFiles(dir: string, top = true): string[] {
   const out: string[] = [];
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    if (entry.name.startsWith('.')) continue;
+    if (entry.name.startsWith('.') || (top && entry.isDirectory() && ADD_ONS.has(entry.name))) continue;
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...listFiles(path));
+    if (entry.isDirectory()) out.push(...listFiles(path, false));
     else if (entry.isFile()) out.push(path);
   }
   return out.sort();

@@ -39,9 +39,14 @@ interface Embedded {
 
 type ChunkEncoder = (chunks: readonly WeightedChunk[]) => Promise<Embedded>;
 
-/** Cache keys of the first encoder are the revision's own, so one-encoder models keep theirs. */
+/**
+ * Cache keys of the first encoder are the revision's own, so one-encoder models keep theirs; a
+ * LoRA set that changes the text encoders has its own (one that changes only the UNet shares the
+ * base model's).
+ */
 function cacheScope(model: DiffusionModel, encoder: number): string {
-  return encoder === 0 ? model.revision : `${model.revision}#${encoder + 1}`;
+  const scope = encoder === 0 ? model.revision : `${model.revision}#${encoder + 1}`;
+  return model.variant?.textKey ? `${scope}+lora:${model.variant.textKey}` : scope;
 }
 
 /**

@@ -16,6 +16,7 @@ import { EVENT_STREAM_CONTENT_TYPE } from '@latent-edge/shared/sse/server-sent-e
 import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Config } from '../config.ts';
+import type { LoraChoice, LoraVariants, VariantLease } from '../lora/lora-variants.ts';
 import type { DiffusionModel } from '../model/diffusion-model.ts';
 import { Job, type JobOutcome } from '../service/job.ts';
 import type { Metrics } from '../service/metrics.ts';
@@ -36,6 +37,8 @@ export interface AppDeps {
   config: Pick<Config, 'GPU_SHARED_SECRET' | 'JOB_TIMEOUT_MS' | 'MAX_BODY_BYTES'>;
   models: ReadonlyMap<string, DiffusionModel>;
   batchers: ReadonlyMap<string, StepBatcher>;
+  /** Per model id: its LoRAs and their merged sessions; a model absent here has none. */
+  loras?: ReadonlyMap<string, LoraVariants>;
   metrics: Metrics;
   state: WorkerState;
 }
@@ -86,8 +89,24 @@ function resultEnvelope(
   return encodeEnvelope(head, parts);
 }
 
+/** The model with the job's LoRAs merged in (built or from the cache); none for a plain job. */
+async function acquireVariant(
+  variants: LoraVariants | undefined,
+  choices: readonly LoraChoice[],
+): Promise<VariantLease | undefined> {
+  if (!variants || choices.length === 0) return undefined;
+  try {
+    return await variants.acquire(choices);
+  } catch (error) {
+    throw new ServiceError(500, 'lora_failed', `merging the LoRAs failed: ${(error as Error).message}`);
+  }
+}
+
 export function createApp(deps: AppDeps): Hono {
   const { config, models, batchers, metrics, state } = deps;
+  // Filled in as models load, after the app exists: always read through.
+  const loras = deps.loras ?? new Map<string, LoraVariants>();
+  const libraryOf = (id: string) => loras.get(id)?.library;
   const replayGuard = new ReplayGuard();
   const jobs = new Map<string, Job>();
   /** Event streams opened a moment before their job's POST arrived, waiting for it. */
@@ -176,19 +195,26 @@ export function createApp(deps: AppDeps): Hono {
       }
       if (!state.ready)
         throw new ServiceError(503, 'not_ready', 'models are still loading', { retryAfterSeconds: 5 });
-      const { job: spec, model, request } = readJob(body, models);
+      const { job: spec, model, request, loras: choices } = readJob(body, models, libraryOf);
       if (jobs.has(spec.job_id)) {
         throw new ServiceError(409, 'duplicate_job', `job ${spec.job_id} is already running here`, {
           field: 'job_id',
         });
       }
+      const lease = await acquireVariant(loras.get(model.id), choices);
       const job = new Job(
         spec.job_id,
         request,
         Math.min(spec.timeout_ms ?? config.JOB_TIMEOUT_MS, config.JOB_TIMEOUT_MS),
+        lease?.model,
       );
       const batcher = batchers.get(model.id) as StepBatcher;
-      batcher.submit(job);
+      try {
+        batcher.submit(job);
+      } catch (error) {
+        lease?.release();
+        throw error;
+      }
       addJob(job);
       // A client that goes away cancels its job, which leaves the batch at the next step.
       const onAbort = () => job.cancel();
@@ -200,6 +226,8 @@ export function createApp(deps: AppDeps): Hono {
       } finally {
         c.req.raw.signal.removeEventListener('abort', onAbort);
         jobs.delete(job.id);
+        // The job has left the batcher (done, failed or cancelled): its LoRA set may be evicted.
+        lease?.release();
       }
     },
   );

@@ -3,6 +3,8 @@
 import { bytesToFloat32, decodeEnvelope, EnvelopeError } from '@latent-edge/shared/protocol/envelope';
 import { GpuJob } from '@latent-edge/shared/protocol/gpu-job';
 import { parseWith } from '@latent-edge/shared/protocol/validation-error';
+import type { LoraLibrary } from '../lora/lora-library.ts';
+import type { LoraChoice } from '../lora/lora-variants.ts';
 import type { DiffusionModel } from '../model/diffusion-model.ts';
 import { checkGenerateRequest, RequestError } from '../pipeline/check-request.ts';
 import type { GenerateRequest } from '../pipeline/generate.ts';
@@ -12,6 +14,8 @@ export interface ReadJob {
   job: GpuJob;
   model: DiffusionModel;
   request: GenerateRequest;
+  /** The LoRAs asked for, found in the model's library (weights as given). */
+  loras: LoraChoice[];
 }
 
 function part(
@@ -26,7 +30,36 @@ function part(
   return bytes;
 }
 
-export function readJob(body: Uint8Array, models: ReadonlyMap<string, DiffusionModel>): ReadJob {
+function findLoras(job: GpuJob, library: LoraLibrary | undefined): LoraChoice[] {
+  return job.loras.map((choice, i) => {
+    const entry = library?.entries.get(choice.name);
+    const field = `loras[${i}]`;
+    if (!entry) {
+      const known = [...(library?.entries.keys() ?? [])];
+      throw new ServiceError(
+        400,
+        'unknown_lora',
+        `model "${job.model}" has no LoRA "${choice.name}" (${known.length ? `it has ${known.join(', ')}` : 'it has none'})`,
+        { field: `${field}.name` },
+      );
+    }
+    if (choice.sha256 && choice.sha256 !== entry.sha256) {
+      throw new ServiceError(
+        409,
+        'lora_mismatch',
+        `LoRA "${choice.name}" of model "${job.model}" is ${entry.sha256} here, not ${choice.sha256}`,
+        { field: `${field}.sha256` },
+      );
+    }
+    return { entry, weight: choice.weight };
+  });
+}
+
+export function readJob(
+  body: Uint8Array,
+  models: ReadonlyMap<string, DiffusionModel>,
+  libraryOf: (modelId: string) => LoraLibrary | undefined = () => undefined,
+): ReadJob {
   let envelope: ReturnType<typeof decodeEnvelope>;
   try {
     envelope = decodeEnvelope(body);
@@ -102,5 +135,5 @@ export function readJob(body: Uint8Array, models: ReadonlyMap<string, DiffusionM
     }
     throw error;
   }
-  return { job, model, request };
+  return { job, model, request, loras: findLoras(job, libraryOf(model.id)) };
 }

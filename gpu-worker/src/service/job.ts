@@ -3,6 +3,7 @@
 // stream) without the denoise loop waiting for them; the latest of each kind is kept, so a
 // listener that arrives late starts from where the job is.
 import type { GpuJobEvent } from '@latent-edge/shared/protocol/job-events';
+import type { DiffusionModel } from '../model/diffusion-model.ts';
 import type { DenoisingImage } from '../pipeline/denoise.ts';
 import type { EncodedPrompts } from '../pipeline/encode-prompt.ts';
 import type { GeneratedImage, GenerateRequest } from '../pipeline/generate.ts';
@@ -46,6 +47,8 @@ export class Job {
     readonly id: string,
     readonly request: GenerateRequest,
     readonly timeoutMs: number,
+    /** The model with this job's LoRAs merged in; the batcher's own model when absent. */
+    readonly model?: DiffusionModel,
   ) {
     this.done = new Promise((resolve, reject) => {
       this.resolveDone = resolve;

@@ -3,7 +3,9 @@
 // encoded and latents prepared; each step runs ONE UNet call for every running image that shares
 // a latent shape and text length, whatever their schedulers, guidance scales or step counts; a
 // job leaves when its last step is done and is decoded. Every image keeps its own scheduler and
-// generator, so its pixels are the same as when it runs alone.
+// generator, so its pixels are the same as when it runs alone. A job with LoRAs brings the model
+// with them merged in (same VAE and shapes, other UNet/text-encoder sessions): it is encoded and
+// stepped with that model, and shares UNet calls only with jobs of the same LoRA set.
 import type { DiffusionModel } from '../model/diffusion-model.ts';
 import { batchKey, type DenoisingImage, denoiseStep, isFinished } from '../pipeline/denoise.ts';
 import {
@@ -103,7 +105,8 @@ export class StepBatcher {
       if (group.length > 0) {
         const started = performance.now();
         try {
-          await denoiseStep(group, (input) => this.model.predictNoise(input));
+          const model = this.modelOf(this.jobOf(group[0]));
+          await denoiseStep(group, (input) => model.predictNoise(input));
           const stepMs = performance.now() - started;
           this.recentStepMs = this.recentStepMs === 0 ? stepMs : 0.8 * this.recentStepMs + 0.2 * stepMs;
           this.metrics.batchSize.observe({ model: this.model.id }, group.length);
@@ -147,8 +150,8 @@ export class StepBatcher {
         const timer = new StageTimer();
         job.startedAt = performance.now();
         job.state = 'running';
-        job.prompts = await encodeRequestPrompts(this.model, job.request, this.cache);
-        job.images = await prepareImages(this.model, job.request, job.prompts);
+        job.prompts = await encodeRequestPrompts(this.modelOf(job), job.request, this.cache);
+        job.images = await prepareImages(this.modelOf(job), job.request, job.prompts);
         job.timings.encode = timer.lap();
         this.countEmbeddings(job);
         this.running.push(job);
@@ -179,16 +182,34 @@ export class StepBatcher {
    * latent shape and text length (and timestep, for UNets that take one timestep per batch).
    */
   private nextGroup(): DenoisingImage[] {
-    const candidates = this.running.flatMap((job) => job.images.filter((img) => !isFinished(img)));
+    const candidates = this.running.flatMap((job) =>
+      job.images.filter((img) => !isFinished(img)).map((img) => ({ img, variant: this.variantKey(job) })),
+    );
     if (candidates.length === 0) return [];
     const first = candidates[0];
-    const key = batchKey(first);
-    const timestep = first.scheduler.timesteps[first.stepIndex];
-    return candidates.filter(
-      (img) =>
-        batchKey(img) === key &&
-        (this.model.perRowTimesteps || img.scheduler.timesteps[img.stepIndex] === timestep),
-    );
+    const key = batchKey(first.img);
+    const timestep = first.img.scheduler.timesteps[first.img.stepIndex];
+    return candidates
+      .filter(
+        ({ img, variant }) =>
+          variant === first.variant &&
+          batchKey(img) === key &&
+          (this.model.perRowTimesteps || img.scheduler.timesteps[img.stepIndex] === timestep),
+      )
+      .map(({ img }) => img);
+  }
+
+  private modelOf(job: Job): DiffusionModel {
+    return job.model ?? this.model;
+  }
+
+  /** Jobs share a UNet call only with jobs of the same LoRA set (the base model's is ""). */
+  private variantKey(job: Job): string {
+    return this.modelOf(job).variant?.key ?? '';
+  }
+
+  private jobOf(image: DenoisingImage): Job {
+    return this.running.find((job) => job.images.includes(image)) as Job;
   }
 
   /** Step i of N with an ETA at the job's own pace so far, and a preview when one is due. */
@@ -259,9 +280,9 @@ export class StepBatcher {
     try {
       const timer = new StageTimer();
       job.timings.denoise = performance.now() - job.startedAt - job.timings.encode;
-      const decoded = await decodeImages(this.model, job.images, job.request);
+      const decoded = await decodeImages(this.modelOf(job), job.images, job.request);
       job.timings.decode = timer.lap();
-      const images = await encodeImages(this.model, decoded, job.request);
+      const images = await encodeImages(this.modelOf(job), decoded, job.request);
       job.timings.image = timer.lap();
       job.succeed(images);
       this.recentJobMs = performance.now() - job.startedAt;

@@ -38,6 +38,20 @@ export const PromptInput = z
     { error: 'chunks_2 must have one chunk of the same length for each of chunks', path: ['chunks_2'] },
   );
 
+/**
+ * A LoRA merged into the model for this job, by its file's name in the model's `loras/` folder.
+ * `sha256`, when given, must be the worker's file's, so an edge and a worker that disagree about
+ * a file never serve each other's images under one cache key.
+ */
+export const LoraChoiceInput = z.strictObject({
+  name: z.string().min(1).max(100),
+  sha256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/, { error: 'a SHA-256 in lowercase hex' })
+    .optional(),
+  weight: z.number().min(-LIMITS.maxLoraWeight).max(LIMITS.maxLoraWeight),
+});
+
 export const GpuJob = z.strictObject({
   job_id: z.string().min(1).max(100),
   model: z.string().min(1).max(100),
@@ -66,6 +80,8 @@ export const GpuJob = z.strictObject({
   /** The prompts as the user wrote them, for the PNG's parameters chunk only (ids decide pixels). */
   prompt_text: z.string().max(LIMITS.promptChars).optional(),
   negative_prompt_text: z.string().max(LIMITS.promptChars).optional(),
+  /** LoRAs merged into the UNet and text encoders for this job; none when absent. */
+  loras: z.array(LoraChoiceInput).max(LIMITS.maxLoras).default([]),
 });
 export type GpuJob = z.infer<typeof GpuJob>;
 

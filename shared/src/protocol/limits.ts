@@ -24,4 +24,7 @@ export const LIMITS = {
    * `(word:100)` from reaching the text encoder.
    */
   maxAttentionWeight: 10,
+  /** LoRAs in one request, and the largest weight of either sign (A1111 has no limit; past ±4 images are noise). */
+  maxLoras: 5,
+  maxLoraWeight: 4,
 } as const;

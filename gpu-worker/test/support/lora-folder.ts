@@ -1,0 +1,17 @@
+// A copy of the bundled model with LoRA files in its `loras/` folder, for tests that need a
+// model serving LoRAs (the library scans the model's own folder, as the worker does).
+import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { BUNDLED_MODEL } from './models.ts';
+
+export const LORA_FIXTURES = resolve(import.meta.dirname, '../fixtures/loras');
+
+/** `loras`: file name (with extension) → bytes. */
+export function modelWithLoras(loras: Record<string, Uint8Array>, source = BUNDLED_MODEL): string {
+  const dir = join(mkdtempSync(join(tmpdir(), 'latent-edge-loras-')), 'tiny-sd');
+  cpSync(source, dir, { recursive: true, filter: (path) => !path.endsWith('.latent-edge-revision.json') });
+  mkdirSync(join(dir, 'loras'), { recursive: true });
+  for (const [name, bytes] of Object.entries(loras)) writeFileSync(join(dir, 'loras', name), bytes);
+  return dir;
+}
