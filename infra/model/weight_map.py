@@ -16,6 +16,7 @@ so the same architecture and exporter give the same names (every name and shape 
 against the committed graphs). The same match reads the committed weights back into torch
 modules (`bundled_modules()`), checked against onnxruntime-node, which is what proves the map.
 """
+import hashlib
 import json
 import os
 import shutil
@@ -47,6 +48,36 @@ def from_values(model, module):
         if got.dtype not in (np.float32, np.float16):
             continue
         params = candidates.get((got.shape, got.dtype.type, got.tobytes()), [])
+        assert len(params) <= 1, f"weight map: {tensor.name} equals {params} transposed: ambiguous"
+        if params:
+            out[params[0]] = {"initializer": tensor.name, "transposed": True}
+    return out
+
+
+def _digest(array):
+    return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()
+
+
+def from_graph_file(path, module):
+    """from_values for a graph on disk of any size: every parameter and initializer is hashed one
+    at a time (external data read by its offset), so a 10 GB UNet is never in memory twice. Float16
+    graphs match the parameters rounded as the fp16 conversion rounds them (`astype('<f2')`)."""
+    from .sd_export import _tensor_bytes
+
+    candidates = {}
+    for param, value in module.state_dict().items():
+        if value.dim() == 2:
+            t = np.ascontiguousarray(value.detach().float().numpy().T)
+            for dtype in ("<f4", "<f2"):
+                candidates.setdefault((t.shape, dtype, _digest(t.astype(dtype))), []).append(param)
+    model = onnx.load(path, load_external_data=False)
+    dtypes = {onnx.TensorProto.FLOAT: "<f4", onnx.TensorProto.FLOAT16: "<f2"}
+    out = {}
+    for tensor in model.graph.initializer:
+        if not tensor.name.startswith("onnx::") or len(tensor.dims) != 2 or tensor.data_type not in dtypes:
+            continue
+        raw = _tensor_bytes(tensor, os.path.dirname(path))
+        params = candidates.get((tuple(tensor.dims), dtypes[tensor.data_type], hashlib.sha256(raw).hexdigest()), [])
         assert len(params) <= 1, f"weight map: {tensor.name} equals {params} transposed: ambiguous"
         if params:
             out[params[0]] = {"initializer": tensor.name, "transposed": True}

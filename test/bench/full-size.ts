@@ -191,6 +191,9 @@ export async function run(): Promise<void> {
     .filter((n) => !n.startsWith('.') && existsSync(join(root, n, 'model_index.json')))
     .filter((n) => !wanted || wanted.includes(n))
     .sort((a, b) => familyRank(a) - familyRank(b) || a.localeCompare(b));
+  for (const name of wanted?.filter((n) => !names.includes(n)) ?? []) {
+    console.log(`full-size benchmark: ${name} skipped, no model folder ${join(root, name)}`);
+  }
   if (names.length === 0) {
     console.log(
       `full-size benchmark skipped: no model folders in ${root}${wanted ? ` among ${wanted}` : ''}`,
