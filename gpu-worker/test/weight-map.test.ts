@@ -66,6 +66,18 @@ describe('weightMap', () => {
     );
   });
 
+  it('names no module from a scope two MatMuls share (torch cuts ModuleList paths in some traces)', () => {
+    const shared = '/unet/attentions.0/transformer_blocks.0/attn1/to_q/MatMul';
+    const map = weightMap({
+      initializers: new Map([init('onnx::MatMul_7', [8, 8]), init('onnx::MatMul_9', [8, 8])]),
+      nodes: [
+        { opType: 'MatMul', name: shared, inputs: ['t1', 'onnx::MatMul_7'] },
+        { opType: 'MatMul', name: shared, inputs: ['t2', 'onnx::MatMul_9'] },
+      ],
+    });
+    expect(map.size).toBe(0);
+  });
+
   it('names modules as kohya does', () => {
     expect(moduleKey('text_model.encoder.layers.0.self_attn.q_proj.weight')).toBe(
       'text_model_encoder_layers_0_self_attn_q_proj',

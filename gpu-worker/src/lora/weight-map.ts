@@ -8,7 +8,11 @@
 //      (`/down_blocks.0/attentions.0/transformer_blocks.0/attn1/to_q/MatMul`);
 //   3. initializers that kept their parameter names.
 // A wrapper module's attribute (`model.`, `unet.`, as our export graphs wrap the network) is not
-// part of the name a LoRA file uses, so it is dropped.
+// part of the name a LoRA file uses, so it is dropped. Scopes are not always whole paths: torch
+// names a module inside a ModuleList by its last attribute only in some traces
+// (`/unet/attentions.0/…` for both `down_blocks.0.attentions.0` and `up_blocks.3.attentions.0`),
+// so a scope two MatMuls share names neither: a wrong guess would merge a LoRA into another layer
+// of the same shape, silently.
 import type { OnnxGraphLayout } from './onnx-initializers.ts';
 
 export interface WeightTarget {
@@ -54,12 +58,15 @@ export function weightMap(
   for (const [param, target] of Object.entries(declared)) {
     add(withoutWrapper(param), target.initializer, target.transposed);
   }
+  const scoped = new Map<string, string | null>();
   for (const node of layout.nodes) {
     if (node.opType !== 'MatMul' || !node.name) continue;
     const weight = node.inputs.find((input) => layout.initializers.get(input)?.dims.length === 2);
     const param = scopeParam(node.name);
-    if (weight && param && weight.startsWith('onnx::')) add(param, weight, true);
+    if (!weight || !param || !weight.startsWith('onnx::')) continue;
+    scoped.set(param, scoped.has(param) && scoped.get(param) !== weight ? null : weight);
   }
+  for (const [param, weight] of scoped) if (weight) add(param, weight, true);
   for (const name of layout.initializers.keys()) {
     if (!name.startsWith('onnx::')) add(withoutWrapper(name), name, false);
   }
