@@ -40,6 +40,8 @@ const CONTROLS = {
   seed: 'Seed',
   scheduler: 'Scheduler',
   guidance: 'Guidance scale',
+  lora: 'LoRA',
+  'lora-weight': 'LoRA weight',
   'share-link': 'Share link',
   progress: 'Progress',
 };
@@ -78,6 +80,7 @@ describe('GET /', () => {
     expect(page).toMatch(/<input id="steps"[^>]* min="1" max="150"/);
     expect(page).toMatch(/<input id="seed"[^>]* min="-1" max="9007199254740991"/);
     expect(page).toMatch(/<input id="guidance"[^>]* min="0" max="30"/);
+    expect(page).toMatch(/<input id="lora-weight"[^>]* min="-4" max="4"/);
     expect(page).toContain('data-min-size="64"');
   });
 

@@ -17,6 +17,7 @@ describe('GenerationRequest', () => {
         seed: -1,
         n: 1,
         output_format: 'png',
+        loras: [],
       },
     });
   });

@@ -6,18 +6,30 @@
 import { canonicalJson } from '@latent-edge/shared/crypto/cache-key';
 import { sha256Hex } from '@latent-edge/shared/crypto/hmac';
 import { bytesToFloat32, float32Bytes } from '@latent-edge/shared/protocol/envelope';
+import type { PreparedLora } from './lora-choices.ts';
 import type { PreparedPrompt } from './prepare-generation.ts';
 
 const TTL_SECONDS = 30 * 24 * 3600;
 
-export async function embeddingKey(model: string, revision: string, prompt: PreparedPrompt): Promise<string> {
+/**
+ * `loras`: the request's LoRAs; those that change a text encoder are part of the key (their
+ * embeddings are not the base model's), those that change only the UNet are not.
+ */
+export async function embeddingKey(
+  model: string,
+  revision: string,
+  prompt: PreparedPrompt,
+  loras: readonly PreparedLora[] = [],
+): Promise<string> {
   // Weights as float32, as the pipeline applies them (the same rule as the image cache key).
   const float32 = (chunks: PreparedPrompt['chunks']) =>
     chunks.map((c) => ({ ids: c.ids, weights: c.weights.map(Math.fround) }));
   // A one-encoder model hashes its chunk list alone, as before; SDXL hashes both encoders' chunks.
-  const identity = prompt.chunks2
+  const chunks = prompt.chunks2
     ? { chunks: float32(prompt.chunks), chunks_2: float32(prompt.chunks2) }
     : float32(prompt.chunks);
+  const text = loras.filter((l) => l.textEncoder).map(({ sha256, weight }) => ({ sha256, weight }));
+  const identity = text.length > 0 ? { chunks, loras: text } : chunks;
   return `emb:${model}:${revision}:${await sha256Hex(canonicalJson(identity))}`;
 }
 

@@ -4,6 +4,7 @@
 // The result is plain JSON, so an asynchronous job can carry it through the queue unchanged.
 import { imageCacheKey } from '@latent-edge/shared/crypto/cache-key';
 import { sha256Hex } from '@latent-edge/shared/crypto/hmac';
+import { extractLoraTags, type LoraTag } from '@latent-edge/shared/prompt/extra-networks';
 import { tokenizeWeighted } from '@latent-edge/shared/prompt/prompt-chunks';
 import { PromptError, PromptTooLongError } from '@latent-edge/shared/prompt/prompt-errors';
 import type { GenerationRequest, OutputFormat } from '@latent-edge/shared/protocol/generation-request';
@@ -13,9 +14,11 @@ import type { EdgeConfig } from '../config/edge-config.ts';
 import { ApiError } from '../http/api-error.ts';
 import { TimedMemory } from '../memory/timed-memory.ts';
 import { decodeInitImage } from './init-image.ts';
+import { chooseLoras, type PreparedLora } from './lora-choices.ts';
 import { findModel, type ServedModel } from './served-models.ts';
 
 export interface PreparedPrompt {
+  /** As the user wrote it, `<lora:…>` tags included (it goes into the PNG's parameters). */
   text: string;
   chunks: { ids: number[]; weights: number[] }[];
   /** The same prompt for a second text encoder (SDXL), by its own tokenizer: one chunk per chunk. */
@@ -52,6 +55,8 @@ export interface PreparedGeneration {
   images: PreparedImage[];
   /** Tokens allowed per prompt (chunks × 75): longer prompts are refused, never truncated. */
   tokenLimit: number;
+  /** LoRAs merged in, in name order; absent or empty for the base model (jobs queued before LoRAs). */
+  loras?: PreparedLora[];
 }
 
 export interface Prepared {
@@ -119,6 +124,36 @@ function freezePrompt(prompt: PreparedPrompt): PreparedPrompt {
   return Object.freeze(prompt);
 }
 
+/** A PromptError is the client's: 400 under the field it came from. */
+function promptRefusal(error: PromptError, field: string): ApiError {
+  const at = error instanceof PromptTooLongError ? error.field : field;
+  return new ApiError(
+    400,
+    'invalid_request',
+    error.message.startsWith(at) ? error.message : `${at}: ${error.message}`,
+    { field: at },
+  );
+}
+
+/**
+ * The prompt without its `<lora:…>` tags, tokenized (so tags cost no tokens, as in A1111), and
+ * the tags. The negative prompt takes none: A1111 would feed them to the encoder as text.
+ */
+function tokenizeWithTags(model: ServedModel, text: string, field: string): [PreparedPrompt, LoraTag[]] {
+  let parsed: ReturnType<typeof extractLoraTags>;
+  try {
+    parsed = extractLoraTags(text, field);
+  } catch (error) {
+    if (error instanceof PromptError) throw promptRefusal(error, field);
+    throw error;
+  }
+  if (field !== 'prompt' && parsed.loras.length > 0) {
+    throw new ApiError(400, 'invalid_request', `${field}: <lora:…> tags belong in the prompt`, { field });
+  }
+  const prompt = tokenizePrompt(model, parsed.text, field);
+  return [parsed.text === text ? prompt : Object.freeze({ ...prompt, text }), parsed.loras];
+}
+
 function tokenizePrompt(model: ServedModel, text: string, field: string): PreparedPrompt {
   const memoryKey = `${model.config.id}\n${text}`;
   const known = tokenizedPrompts.recall(memoryKey, Number.POSITIVE_INFINITY);
@@ -143,17 +178,7 @@ function tokenizePrompt(model: ServedModel, text: string, field: string): Prepar
     tokenizedPrompts.learn(memoryKey, prompt);
     return prompt;
   } catch (error) {
-    if (error instanceof PromptError) {
-      const at = error instanceof PromptTooLongError ? error.field : field;
-      throw new ApiError(
-        400,
-        'invalid_request',
-        error.message.startsWith(at) ? error.message : `${at}: ${error.message}`,
-        {
-          field: at,
-        },
-      );
-    }
+    if (error instanceof PromptError) throw promptRefusal(error, field);
     throw error;
   }
 }
@@ -197,8 +222,9 @@ export async function prepareGeneration(config: EdgeConfig, request: GenerationR
       },
     );
   }
-  const prompt = tokenizePrompt(model, request.prompt, 'prompt');
-  const negativePrompt = tokenizePrompt(model, request.negative_prompt, 'negative_prompt');
+  const [prompt, tags] = tokenizeWithTags(model, request.prompt, 'prompt');
+  const [negativePrompt] = tokenizeWithTags(model, request.negative_prompt, 'negative_prompt');
+  const loras = chooseLoras(model, request.loras ?? [], tags);
   const initImage = request.init_image === undefined ? undefined : decodeInitImage(request.init_image);
   const initImageSha256 = initImage ? await sha256Hex(initImage) : undefined;
   const strength = initImage ? (request.strength ?? DEFAULT_STRENGTH) : undefined;
@@ -219,6 +245,7 @@ export async function prepareGeneration(config: EdgeConfig, request: GenerationR
     initImageSha256,
     strength,
     tokenLimit: LIMITS.maxPromptChunks * (model.tokenizer().maxLength - 2),
+    ...(loras.length > 0 && { loras }),
   };
   const images = await Promise.all(
     Array.from({ length: request.n }, async (_, i) => ({
@@ -240,6 +267,7 @@ export async function prepareGeneration(config: EdgeConfig, request: GenerationR
         outputFormat: generation.outputFormat,
         initImageSha256,
         strength,
+        loras: loras.length > 0 ? loras.map(({ sha256, weight }) => ({ sha256, weight })) : undefined,
       }),
     })),
   );

@@ -91,8 +91,14 @@ export async function runGeneration(
   }
 
   // 2. Embedding cache.
-  const promptKey = await embeddingKey(generation.model, generation.revision, generation.prompt);
-  const negativeKey = await embeddingKey(generation.model, generation.revision, generation.negativePrompt);
+  const loras = generation.loras ?? [];
+  const promptKey = await embeddingKey(generation.model, generation.revision, generation.prompt, loras);
+  const negativeKey = await embeddingKey(
+    generation.model,
+    generation.revision,
+    generation.negativePrompt,
+    loras,
+  );
   const [promptEmbedding, negativeEmbedding] = await Promise.all([
     loadEmbedding(env.EMBEDDINGS, promptKey, generation.prompt),
     loadEmbedding(env.EMBEDDINGS, negativeKey, generation.negativePrompt),
@@ -145,6 +151,7 @@ export async function runGeneration(
       prompt_text: generation.prompt.text,
       negative_prompt_text: generation.negativePrompt.text,
       preview_every: progress ? (options.previewEvery ?? 0) : 0,
+      loras: loras.map(({ name, sha256, weight }) => ({ name, sha256, weight })),
     },
   });
   const { response } = await sending.finally(() => progress?.stop());

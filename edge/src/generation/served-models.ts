@@ -8,9 +8,18 @@ import type { EdgeConfig } from '../config/edge-config.ts';
 import type { ModelConfig } from '../config/model-config.ts';
 import { ApiError } from '../http/api-error.ts';
 
+export interface ServedLora {
+  name: string;
+  sha256: string;
+  /** Changes a text encoder, so embeddings with it are not the base model's. */
+  textEncoder: boolean;
+}
+
 export interface ServedModel {
   config: ModelConfig;
   revision: string;
+  /** The LoRA files in the model folder's loras/, as compiled at build time. */
+  loras: readonly ServedLora[];
   tokenizer(): ClipTokenizer;
   /** The second text encoder's tokenizer (SDXL), when the model has one. */
   tokenizer2?: () => ClipTokenizer;
@@ -48,6 +57,7 @@ export function servedModels(config: EdgeConfig): ServedModel[] {
     return {
       config: model,
       revision: model.revision ?? compiled.revision,
+      loras: compiled.loras ?? [],
       tokenizer: () => cachedTokenizer(model.id, compiled.tokenizer),
       tokenizer2: blob2 ? () => cachedTokenizer(`${model.id}#2`, blob2) : undefined,
     };

@@ -3,7 +3,14 @@
 // are held to the same limits.
 import type { RequestExamples } from './examples.ts';
 import type { Operation, PathItem } from './openapi-types.ts';
-import { BODY_ERRORS, GPU_ERRORS, jsonBody, jsonResponse, withApiKey } from './operation-parts.ts';
+import {
+  BODY_ERRORS,
+  GPU_ERRORS,
+  jsonBody,
+  jsonResponse,
+  responseRef,
+  withApiKey,
+} from './operation-parts.ts';
 import { headerRef } from './response-headers.ts';
 
 /** AUTOMATIC1111 clients may present the key as a Basic-auth password. */
@@ -59,6 +66,26 @@ export function compatPaths(examples: RequestExamples): Record<string, PathItem>
         summary: 'List the models (checkpoints)',
         security: BEARER_OR_BASIC,
         responses: { '200': jsonResponse('The served models as checkpoints.', 'A1111Models') },
+      }),
+    },
+    '/sdapi/v1/loras': {
+      get: withApiKey({
+        operationId: 'a1111Loras',
+        tags: ['AUTOMATIC1111-compatible'],
+        summary: "List a model's LoRAs",
+        description:
+          'The LoRA files of the default model, or of `?model=<id>`: write one as `<lora:name:weight>` in a prompt. Unlike A1111, LoRAs belong to a model (a LoRA for another architecture cannot apply).',
+        security: BEARER_OR_BASIC,
+        parameters: [
+          {
+            name: 'model',
+            in: 'query',
+            required: false,
+            schema: { type: 'string' },
+            description: 'A model id from GET /v1/models; the default model when absent.',
+          },
+        ],
+        responses: { '200': jsonResponse('The LoRAs.', 'A1111Loras'), '400': responseRef('InvalidRequest') },
       }),
     },
   };

@@ -50,6 +50,18 @@ export const A1111Models = z.array(
   }),
 );
 
+export const A1111Loras = z.array(
+  z.strictObject({
+    name: z.string().describe('Write it as `<lora:name:weight>` in the prompt.'),
+    alias: z.string(),
+    path: z.string().describe("The file in the model folder's `loras/`."),
+    metadata: z.strictObject({
+      sha256: z.string().describe("The file's SHA-256: part of every cache key of an image made with it."),
+      model: z.string().describe('The model it belongs to.'),
+    }),
+  }),
+);
+
 export const DiscordInteractionResponse = z
   .looseObject({ type: z.int(), data: z.looseObject({}).optional() })
   .describe('PONG (1) to a PING; otherwise a deferred (5, 6) or immediate (4, 7) response.');

@@ -9,7 +9,7 @@ const modelDefault = "The model's default when absent (GET /v1/models).";
 
 export const GENERATION_FIELDS: Readonly<Record<string, string>> = {
   prompt:
-    'What to draw. AUTOMATIC1111 emphasis works: `(word:1.5)`, `(word)`, `[word]`. Long prompts are encoded in 75-token chunks, three at most; POST /v1/tokenize shows the count.',
+    'What to draw. AUTOMATIC1111 emphasis works: `(word:1.5)`, `(word)`, `[word]`, and `<lora:name:weight>` applies one of the model’s LoRAs (the tag is taken out of the text and costs no tokens). Long prompts are encoded in 75-token chunks, three at most; POST /v1/tokenize shows the count.',
   negative_prompt: 'What to steer away from: the prompt guidance pushes against.',
   model: 'A served model id (GET /v1/models); the first configured model when absent.',
   width: `Pixels; a multiple of 8, and of the model's \`size_multiple\`, up to its \`max_width\`. ${modelDefault}`,
@@ -24,6 +24,8 @@ export const GENERATION_FIELDS: Readonly<Record<string, string>> = {
   output_format: 'The image format.',
   init_image: 'img2img: the starting image, base64 PNG, JPEG or WebP, at most 8 MiB decoded.',
   strength: 'img2img: how much of the starting image to repaint, 1 being all of it. 0.75 when absent.',
+  loras:
+    'LoRAs to apply, by name (GET /v1/models lists each model’s), with a weight (1 when absent), as `<lora:name:weight>` in the prompt does; weights of one name add up, 0 leaves it out. An unknown name is a 400 `unknown_lora`.',
 };
 
 export const IMAGES_FIELDS: Readonly<Record<string, string>> = {

@@ -131,8 +131,23 @@ export const ModelList = z.strictObject({
         max_steps: count,
         max_images: count,
         max_prompt_tokens: count,
+        max_loras: count.describe('LoRAs per request, from the prompt and the `loras` field together.'),
+        max_lora_weight: z
+          .number()
+          .describe('Largest weight of either sign, after weights of one name add up.'),
       }),
       schedulers: z.array(z.enum(SCHEDULER_NAMES)),
+      loras: z
+        .array(
+          z.strictObject({
+            name: z.string().describe('`<lora:name:weight>` in the prompt, or `loras: [{name, weight}]`.'),
+            sha256: z
+              .string()
+              .describe("The file's SHA-256: part of the cache key of every image made with it."),
+            text_encoder: z.boolean().describe('Whether it changes the text encoder as well as the UNet.'),
+          }),
+        )
+        .describe("The LoRA files in the model folder's `loras/`."),
     }),
   ),
 });
@@ -154,6 +169,9 @@ export const TokenizeResponse = z.strictObject({
   chunks: TokenChunks,
   token_count_2: count.optional().describe("The second text encoder's count (SDXL), when the model has one."),
   chunks_2: TokenChunks.optional().describe("The same chunks by the second encoder's own tokenizer (SDXL)."),
+  loras: z
+    .array(z.strictObject({ name: z.string(), weight: z.number() }))
+    .describe('The `<lora:name:weight>` tags found (and taken out before tokenizing: they cost no tokens).'),
 });
 
 export const WebhookSecret = z.strictObject({

@@ -1,7 +1,8 @@
 // The playground's form, as browser JavaScript inlined into the page (no build step): the API key
 // (from `#key=…`, which is then taken out of the address bar, or from localStorage), the model's
 // sizes (a Size list in place of Width and Height for a model with aspect buckets, SDXL's),
-// steps and schedulers from GET /v1/models, the fields pre-filled from the share page's
+// steps, schedulers and LoRAs (a LoRA list and its weight, shown for a model that has any) from
+// GET /v1/models, the fields pre-filled from the share page's
 // remix link (`/?prompt=…&seed=…`), the request body, and the status and error regions.
 //
 // Kept free of backticks and `${`: it is a String.raw template.
@@ -24,6 +25,8 @@ const fields = {
   seed: byId('seed'),
   scheduler: byId('scheduler'),
   guidance_scale: byId('guidance'),
+  loras: byId('lora'),
+  lora_weight: byId('lora-weight'),
 };
 const statusLine = byId('status');
 const errorLine = byId('error');
@@ -125,6 +128,17 @@ function applyModel(model, wanted, chosen) {
   if (chosen || !fields.steps.value) fields.steps.value = String(defaults.steps);
   fields.guidance_scale.placeholder = String(defaults.guidance_scale);
   if (chosen || !fields.guidance_scale.value) fields.guidance_scale.value = String(defaults.guidance_scale);
+  applyLoras(model.loras || [], wanted.loras);
+}
+
+/** The model's LoRAs, "None" first; both LoRA fields hidden for a model that has none. */
+function applyLoras(loras, wanted) {
+  const current = fields.loras.value;
+  const names = loras.map((lora) => lora.name);
+  fields.loras.replaceChildren(new Option('None', ''), ...names.map((name) => new Option(name, name)));
+  fields.loras.value = [wanted, current].find((name) => name && names.includes(name)) || '';
+  fields.loras.closest('.field').hidden = names.length === 0;
+  fields.lora_weight.closest('.field').hidden = names.length === 0;
 }
 
 function selectedModel() {
@@ -170,6 +184,10 @@ function requestBody() {
     body.height = height;
   }
   if (fields.scheduler.value) body.scheduler = fields.scheduler.value;
+  if (fields.loras.value && !fields.loras.closest('.field').hidden) {
+    const weight = fields.lora_weight.value === '' ? 1 : Number(fields.lora_weight.value);
+    body.loras = [{ name: fields.loras.value, weight }];
+  }
   body.seed = fields.seed.value === '' ? -1 : Number(fields.seed.value);
   // A preview frame every other step on the job's event stream (GET /v1/jobs/:id/events).
   body.preview_every = 2;

@@ -77,6 +77,15 @@ export function playgroundPage() {
 <label for="guidance">Guidance scale</label>
 <input id="guidance" name="guidance_scale" type="number" inputmode="decimal" min="0" max="${LIMITS.maxGuidanceScale}" step="any">
 </div>
+<div class="field" hidden>
+<label for="lora">LoRA</label>
+<select id="lora" name="loras" aria-describedby="lora-hint"><option value="">None</option></select>
+<p id="lora-hint" class="hint">Or write &lt;lora:name:weight&gt; in the prompt.</p>
+</div>
+<div class="field" hidden>
+<label for="lora-weight">LoRA weight</label>
+<input id="lora-weight" name="lora_weight" type="number" inputmode="decimal" min="-${LIMITS.maxLoraWeight}" max="${LIMITS.maxLoraWeight}" step="0.05" value="1">
+</div>
 <div class="field">
 <label for="seed">Seed</label>
 <input id="seed" name="seed" type="number" inputmode="numeric" min="-1" max="${LIMITS.maxSeed}" step="1" placeholder="random" aria-describedby="seed-hint">

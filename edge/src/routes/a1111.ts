@@ -1,5 +1,5 @@
 // The AUTOMATIC1111 web UI API (modules/api/api.py), so tools that drive A1111 work unchanged:
-// POST /sdapi/v1/txt2img, GET /sdapi/v1/samplers, GET /sdapi/v1/sd-models. Like A1111 (pydantic,
+// POST /sdapi/v1/txt2img, GET /sdapi/v1/samplers, /sd-models and /loras. Like A1111 (pydantic,
 // extra fields ignored), fields it knows but that do not apply here are ignored; sizes, steps and
 // guidance default to the model's own defaults rather than A1111's 512×512, 50 steps; a size that
 // a model with aspect buckets (SDXL) does not make lands on its nearest bucket.
@@ -123,6 +123,7 @@ a1111.post('/txt2img', async (c) => {
       height: g.height,
       model: g.model,
       modelHash: g.revision.slice(0, 10),
+      loras: g.loras,
     }),
   );
   const sampler = A1111_SAMPLERS.find((s) => s.scheduler === g.scheduler)?.name ?? g.scheduler;
@@ -179,6 +180,21 @@ a1111.post('/txt2img', async (c) => {
 a1111.get('/samplers', (c) =>
   c.json(A1111_SAMPLERS.map((s) => ({ name: s.name, aliases: [s.scheduler], options: {} }))),
 );
+
+// A1111's Lora extension (extensions-builtin/Lora/scripts/lora_script.py, `get_loras`): one entry
+// per file. A1111 lists every file whatever the checkpoint; here LoRAs belong to a model, so this
+// lists the default model's, or `?model=`'s.
+a1111.get('/loras', (c) => {
+  const model = findModel(c.var.config, c.req.query('model'));
+  return c.json(
+    model.loras.map((l) => ({
+      name: l.name,
+      alias: l.name,
+      path: `loras/${l.name}.safetensors`,
+      metadata: { sha256: l.sha256, model: model.config.id },
+    })),
+  );
+});
 
 a1111.get('/sd-models', (c) =>
   c.json(

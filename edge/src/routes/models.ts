@@ -1,5 +1,5 @@
-// GET /v1/models: the served models with their revision, limits and defaults, so a client can
-// build a valid request without trial and error.
+// GET /v1/models: the served models with their revision, limits, defaults and LoRAs, so a client
+// can build a valid request without trial and error.
 import { LIMITS } from '@latent-edge/shared/protocol/limits';
 import { SCHEDULER_NAMES } from '@latent-edge/shared/scheduler-names';
 import { Hono } from 'hono';
@@ -11,7 +11,7 @@ export const models = new Hono<AppEnv>();
 models.get('/', (c) =>
   c.json({
     object: 'list',
-    data: servedModels(c.var.config).map(({ config: m, revision, tokenizer, tokenizer2 }) => ({
+    data: servedModels(c.var.config).map(({ config: m, revision, tokenizer, tokenizer2, loras }) => ({
       id: m.id,
       object: 'model',
       revision,
@@ -32,8 +32,12 @@ models.get('/', (c) =>
         max_steps: m.max_steps,
         max_images: LIMITS.maxImages,
         max_prompt_tokens: LIMITS.maxPromptChunks * (tokenizer().maxLength - 2),
+        max_loras: LIMITS.maxLoras,
+        max_lora_weight: LIMITS.maxLoraWeight,
       },
       schedulers: SCHEDULER_NAMES,
+      // Prompt `<lora:name:weight>` or the `loras` field; sha256 identifies the file in cache keys.
+      loras: loras.map((l) => ({ name: l.name, sha256: l.sha256, text_encoder: l.textEncoder })),
     })),
   }),
 );

@@ -1,5 +1,7 @@
 // POST /v1/tokenize: how a prompt tokenizes for a model, exactly as a generation would see it:
-// A1111 emphasis weights, 75-token chunks, counts, and each token's text, for each text encoder.
+// A1111 emphasis weights, 75-token chunks, counts, and each token's text, for each text encoder;
+// `<lora:…>` tags are taken out first (they cost no tokens) and listed, checked against the model.
+import { extractLoraTags } from '@latent-edge/shared/prompt/extra-networks';
 import { tokenizeWeighted } from '@latent-edge/shared/prompt/prompt-chunks';
 import { PromptError } from '@latent-edge/shared/prompt/prompt-errors';
 import { LIMITS } from '@latent-edge/shared/protocol/limits';
@@ -8,6 +10,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { SMALL_BODY_BYTES } from '../config/edge-config.ts';
 import type { AppEnv } from '../env.ts';
+import { chooseLoras } from '../generation/lora-choices.ts';
 import { findModel } from '../generation/served-models.ts';
 import { ApiError } from '../http/api-error.ts';
 import { readJson } from '../http/read-json.ts';
@@ -47,9 +50,19 @@ tokenize.post('/', async (c) => {
   const request = await readJson(c, TokenizeRequest, SMALL_BODY_BYTES);
   const model = findModel(c.var.config, request.model);
   const tokenizer = model.tokenizer();
-  const first = report(tokenizer, request.prompt);
+  let text: string;
+  let tags: ReturnType<typeof extractLoraTags>['loras'];
+  try {
+    ({ text, loras: tags } = extractLoraTags(request.prompt, 'prompt'));
+  } catch (error) {
+    if (error instanceof PromptError)
+      throw new ApiError(400, 'invalid_request', error.message, { field: 'prompt' });
+    throw error;
+  }
+  const loras = chooseLoras(model, [], tags);
+  const first = report(tokenizer, text);
   // SDXL's second encoder has its own tokenizer (OpenCLIP's pad id), so its ids differ.
-  const second = model.tokenizer2 && report(model.tokenizer2(), request.prompt);
+  const second = model.tokenizer2 && report(model.tokenizer2(), text);
   return c.json({
     model: model.config.id,
     revision: model.revision,
@@ -57,6 +70,7 @@ tokenize.post('/', async (c) => {
     token_limit: LIMITS.maxPromptChunks * (tokenizer.maxLength - 2),
     truncated: false,
     chunks: first.chunks,
+    loras: loras.map(({ name, weight }) => ({ name, weight })),
     ...(second && { token_count_2: second.count, chunks_2: second.chunks }),
   });
 });

@@ -88,6 +88,8 @@ export interface ReceivedJob {
   prompt_embedding: boolean;
   negative_prompt_embedding: boolean;
   init_image_bytes?: number;
+  /** The LoRAs the job asked for, as sent. */
+  loras: { name: string; sha256?: string; weight: number }[];
   /** How the fake answered: 200, or the error status. */
   status: number;
 }
@@ -169,6 +171,7 @@ async function generate(request: Request, host: string): Promise<Response> {
     prompt_embedding: job.prompt.embedding !== undefined,
     negative_prompt_embedding: job.negative_prompt.embedding !== undefined,
     init_image_bytes: job.init_image ? parts[job.init_image]?.length : undefined,
+    loras: job.loras,
     status: 200,
   };
   received.push(record);

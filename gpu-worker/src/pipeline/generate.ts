@@ -232,6 +232,7 @@ function pngText(model: DiffusionModel, request: GenerateRequest, seed: number):
     scheduler: request.scheduler,
     seed,
     strength: request.initImage ? request.strength : undefined,
+    loras: model.variant?.loras,
   };
   return {
     parameters: formatInfotext({
@@ -246,6 +247,7 @@ function pngText(model: DiffusionModel, request: GenerateRequest, seed: number):
       model: model.id,
       modelHash: model.revision.slice(0, 10),
       strength: request.initImage ? request.strength : undefined,
+      loras: model.variant?.loras,
     }),
     'latent-edge': JSON.stringify(reproduce),
   };

@@ -31,6 +31,8 @@ export interface ImageIdentity {
   /** img2img only: SHA-256 of the init image bytes, and the strength. */
   initImageSha256?: string;
   strength?: number;
+  /** LoRAs merged in, by file hash and weight in name order; absent when none, so keys stay as they were. */
+  loras?: readonly { sha256: string; weight: number }[];
 }
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };

@@ -31,6 +31,12 @@ export const schedulerField = z.string().transform((name, ctx) => {
 /** -1 (or absent) asks for a random seed; the chosen seed is always returned. */
 export const seedField = z.int().min(-1).max(LIMITS.maxSeed);
 
+/** A LoRA by its name in the model's list (GET /v1/models), and its weight (A1111's multiplier). */
+export const LoraField = z.strictObject({
+  name: z.string().min(1).max(100),
+  weight: z.number().min(-LIMITS.maxLoraWeight).max(LIMITS.maxLoraWeight).default(1),
+});
+
 export const GenerationRequest = z.strictObject({
   prompt: z.string().min(1).max(LIMITS.promptChars),
   negative_prompt: z.string().max(LIMITS.promptChars).default(''),
@@ -48,6 +54,8 @@ export const GenerationRequest = z.strictObject({
   /** img2img: the starting image, base64 (PNG, JPEG or WebP), and how much of it to repaint. */
   init_image: z.base64().optional(),
   strength: z.number().gt(0).max(1).optional(),
+  /** LoRAs to apply, besides any `<lora:name:weight>` tags in the prompt (weights of one name add up). */
+  loras: z.array(LoraField).max(LIMITS.maxLoras).default([]),
 });
 
 export type GenerationRequest = z.infer<typeof GenerationRequest>;
