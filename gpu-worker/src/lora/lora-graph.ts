@@ -1,8 +1,8 @@
 // A LoRA set written into one graph's weights: for every layer of the set that targets this
 // component, the initializer the weight map names is read (float32 or float16, inside model.onnx
 // or in an external data file), W + Σ weight · ΔW is computed in float32, and the result is
-// written back at the same byte range of a copy. The graph's structure is untouched, so the
-// copy opens as the same model with other numbers. Everything is checked before the first write:
+// written back at the same byte range of a copy (as a list of writes, applied by lora-session.ts).
+// The graph's structure is untouched, so the copy opens as the same model with other numbers. Everything is checked before the first write:
 // a layer whose module the graph lacks or whose shape differs refuses the whole set.
 import { float16ToFloat32, float32ToFloat16 } from '../model/float16.ts';
 import type { LoraComponent, LoraLayer } from './lora-file.ts';
@@ -18,44 +18,50 @@ export interface WeightedLayer {
   lora: string;
 }
 
-/** One graph's bytes: model.onnx, and its external data files by the name model.onnx gives them. */
-export interface GraphBytes {
-  model: Uint8Array;
-  external: ReadonlyMap<string, Uint8Array>;
+/**
+ * Reads a byte range of the graph: `file` is '' for model.onnx itself, else an external data file
+ * as model.onnx names it. Ranges, not whole files: a full-size UNet's data file is 3.4 GB (10 GB for
+ * SDXL), past what one Node buffer holds.
+ */
+export type GraphReader = (file: string, offset: number, length: number) => Uint8Array;
+
+/** model.onnx's own bytes, as `file` in reads and writes (no external file has an empty name). */
+export const MODEL_FILE = '';
+
+/** New bytes for a range of one of the graph's files. */
+export interface GraphWrite {
+  file: string;
+  offset: number;
+  bytes: Uint8Array;
 }
 
-/** The key of model.onnx's own bytes among the buffers written (no external file has an empty name). */
-const MODEL = '';
-
-export interface PatchedGraph extends GraphBytes {
+export interface GraphPatch {
+  writes: GraphWrite[];
   /** Initializers rewritten, and how many LoRA layers went into them. */
   initializers: number;
   layers: number;
 }
 
-function readFloats(bytes: Uint8Array, init: OnnxInitializer, offset: number, length: number): Float32Array {
-  // A copy (a Node Buffer's slice() would be a view) at offset 0, so the typed array is aligned.
-  const copy = new Uint8Array(bytes.subarray(offset, offset + length));
-  if (init.dataType === ONNX_FLOAT) return new Float32Array(copy.buffer, copy.byteOffset, length / 4);
-  return float16ToFloat32(new Uint16Array(copy.buffer, copy.byteOffset, length / 2));
+function toFloats(bytes: Uint8Array, init: OnnxInitializer): Float32Array {
+  // A copy at offset 0 (a Node Buffer's slice() would be a view), so the typed array is aligned.
+  const copy = new Uint8Array(bytes);
+  if (init.dataType === ONNX_FLOAT) return new Float32Array(copy.buffer, 0, copy.length / 4);
+  return float16ToFloat32(new Uint16Array(copy.buffer, 0, copy.length / 2));
 }
 
-function writeFloats(bytes: Uint8Array, init: OnnxInitializer, offset: number, values: Float32Array): void {
+function toBytes(init: OnnxInitializer, values: Float32Array): Uint8Array {
   const encoded = init.dataType === ONNX_FLOAT ? values : float32ToFloat16(values);
-  bytes.set(new Uint8Array(encoded.buffer, encoded.byteOffset, encoded.byteLength), offset);
+  return new Uint8Array(encoded.buffer, encoded.byteOffset, encoded.byteLength);
 }
 
-/**
- * `layers` (those of `component`) merged into a copy of `graph`; buffers no layer touches are
- * shared with `graph`, not copied.
- */
+/** The writes that merge `layers` (those of `component`) into the graph; every check comes first. */
 export function patchGraph(
-  graph: GraphBytes,
+  read: GraphReader,
   layout: OnnxGraphLayout,
   weights: ReadonlyMap<string, WeightTarget>,
   component: LoraComponent,
   layers: readonly WeightedLayer[],
-): PatchedGraph {
+): GraphPatch {
   const byInitializer = new Map<string, { target: WeightTarget; layers: WeightedLayer[] }>();
   for (const entry of layers) {
     if (entry.layer.component !== component) continue;
@@ -69,7 +75,8 @@ export function patchGraph(
     group.layers.push(entry);
     byInitializer.set(target.initializer, group);
   }
-  const writes: { bytes: string; offset: number; init: OnnxInitializer; values: Float32Array }[] = [];
+  const writes: GraphWrite[] = [];
+  let merged = 0;
   for (const { target, layers: group } of byInitializer.values()) {
     const init = layout.initializers.get(target.initializer) as OnnxInitializer;
     if (init.dataType !== ONNX_FLOAT && init.dataType !== ONNX_FLOAT16) {
@@ -80,10 +87,8 @@ export function patchGraph(
     if (init.data.location === 'other') {
       throw new LoraShapeError(`${component} ${target.param}: stored in a typed field, not raw bytes`);
     }
-    const file = init.data.location === 'raw' ? MODEL : init.data.file;
-    const source = file === MODEL ? graph.model : graph.external.get(file);
-    if (!source) throw new LoraShapeError(`${component}: external data file ${file} not loaded`);
-    const values = readFloats(source, init, init.data.offset, init.data.length);
+    const file = init.data.location === 'raw' ? MODEL_FILE : init.data.file;
+    const values = toFloats(read(file, init.data.offset, init.data.length), init);
     for (const { layer, weight, lora } of group) {
       try {
         addLoraDelta(values, init.dims, target.transposed, layer, weight);
@@ -91,32 +96,8 @@ export function patchGraph(
         throw new LoraShapeError(`LoRA "${lora}": ${(error as Error).message}`);
       }
     }
-    writes.push({
-      bytes: file,
-      offset: init.data.offset,
-      init,
-      values,
-    });
+    writes.push({ file, offset: init.data.offset, bytes: toBytes(init, values) });
+    merged += group.length;
   }
-  const copies = new Map<string, Uint8Array>();
-  const copyOf = (key: string, original: Uint8Array) => {
-    let copy = copies.get(key);
-    if (!copy) {
-      copy = new Uint8Array(original); // a copy: Buffer.prototype.slice would share the original's memory
-      copies.set(key, copy);
-    }
-    return copy;
-  };
-  for (const write of writes) {
-    const original = write.bytes === MODEL ? graph.model : (graph.external.get(write.bytes) as Uint8Array);
-    writeFloats(copyOf(write.bytes, original), write.init, write.offset, write.values);
-  }
-  const external = new Map(graph.external);
-  for (const [key, bytes] of copies) if (key !== MODEL) external.set(key, bytes);
-  return {
-    model: copies.get(MODEL) ?? graph.model,
-    external,
-    initializers: writes.length,
-    layers: writes.reduce((n, w) => n + (byInitializer.get(w.init.name)?.layers.length ?? 0), 0),
-  };
+  return { writes, initializers: writes.length, layers: merged };
 }

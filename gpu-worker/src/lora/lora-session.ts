@@ -1,16 +1,30 @@
 // A LoRA-merged onnxruntime session for one graph of a model. The graph's layout (where each
 // initializer's bytes are) and weight map are read once per model; a merge reads the graph's
-// bytes, patches a copy (lora-graph.ts) and opens it. A graph without external data opens from
-// memory; one with external data (a full-size UNet) is written to a private temporary folder —
-// patched files in full, untouched ones as symlinks to the originals — opened from there, and the
-// folder removed at once: onnxruntime has read (or mapped) every byte by then.
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+// bytes (only the ranges it changes, for external data), patches a copy (lora-graph.ts) and opens
+// it. A graph without external data opens from memory; one with external data (a full-size UNet)
+// is written to a private temporary folder — a patched file copied and written in place, untouched
+// ones as symlinks to the originals — opened from there, and the folder removed at once:
+// onnxruntime has read (or mapped) every byte by then.
+import {
+  closeSync,
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { InferenceSession } from 'onnxruntime-node';
 import { createSession, type SessionSettings } from '../model/onnx-session.ts';
 import type { LoraComponent } from './lora-file.ts';
-import { type GraphBytes, patchGraph, type WeightedLayer } from './lora-graph.ts';
+import { type GraphReader, MODEL_FILE, patchGraph, type WeightedLayer } from './lora-graph.ts';
 import { type OnnxGraphLayout, readGraphLayout } from './onnx-initializers.ts';
 import { type DeclaredWeightMap, type WeightTarget, weightMap } from './weight-map.ts';
 
@@ -37,17 +51,30 @@ export function readTargetGraph(component: LoraComponent, path: string): LoraTar
   return { component, path, layout, weights: weightMap(layout, declared), externalFiles: [...externalFiles] };
 }
 
-function readGraphBytes(graph: LoraTargetGraph): GraphBytes {
+/** Byte ranges of the graph's files, read on demand (external files can be past 2 GiB). */
+function rangeReader(graph: LoraTargetGraph, model: Uint8Array): GraphReader {
   const dir = dirname(graph.path);
-  return {
-    model: readFileSync(graph.path),
-    external: new Map(graph.externalFiles.map((file) => [file, readFileSync(join(dir, file))])),
+  return (file, offset, length) => {
+    if (file === MODEL_FILE) return model.subarray(offset, offset + length);
+    const bytes = new Uint8Array(length);
+    const fd = openSync(join(dir, file), 'r');
+    try {
+      let done = 0;
+      while (done < length) {
+        const n = readSync(fd, bytes, done, length - done, offset + done);
+        if (n === 0) throw new Error(`${join(dir, file)} ends before byte ${offset + length}`);
+        done += n;
+      }
+    } finally {
+      closeSync(fd);
+    }
+    return bytes;
   };
 }
 
 export interface MergedSession {
   session: InferenceSession;
-  /** Bytes of the patched copy (what this merge costs in memory, about the graph's size). */
+  /** Bytes of the graph merged into (what a cached set costs in memory, about the graph's size). */
   bytes: number;
   initializers: number;
 }
@@ -57,26 +84,38 @@ export async function openMergedSession(
   layers: readonly WeightedLayer[],
   settings: SessionSettings,
 ): Promise<MergedSession> {
-  const original = readGraphBytes(graph);
-  const patched = patchGraph(original, graph.layout, graph.weights, graph.component, layers);
-  let bytes = patched.model.byteLength;
-  for (const file of patched.external.values()) bytes += file.byteLength;
-  const label = `${graph.path} with ${patched.layers} LoRA layers merged`;
+  const model = readFileSync(graph.path);
+  const patch = patchGraph(rangeReader(graph, model), graph.layout, graph.weights, graph.component, layers);
+  const dir = dirname(graph.path);
+  let bytes = model.byteLength;
+  for (const file of graph.externalFiles) bytes += statSync(join(dir, file)).size;
+  const label = `${graph.path} with ${patch.layers} LoRA layers merged`;
+  const patched = new Uint8Array(model); // a copy: Buffer.prototype.slice would share the original's memory
+  for (const write of patch.writes) if (write.file === MODEL_FILE) patched.set(write.bytes, write.offset);
   if (graph.externalFiles.length === 0) {
-    const { session } = await createSession(patched.model, settings, label);
-    return { session, bytes, initializers: patched.initializers };
+    const { session } = await createSession(patched, settings, label);
+    return { session, bytes, initializers: patch.initializers };
   }
-  const dir = mkdtempSync(join(tmpdir(), 'latent-edge-lora-'));
+  const tmp = mkdtempSync(join(tmpdir(), 'latent-edge-lora-'));
   try {
-    writeFileSync(join(dir, 'model.onnx'), patched.model);
-    for (const [file, data] of patched.external) {
-      if (data === original.external.get(file))
-        symlinkSync(resolve(dirname(graph.path), file), join(dir, file));
-      else writeFileSync(join(dir, file), data);
+    writeFileSync(join(tmp, 'model.onnx'), patched);
+    for (const file of graph.externalFiles) {
+      const writes = patch.writes.filter((w) => w.file === file);
+      if (writes.length === 0) {
+        symlinkSync(resolve(dir, file), join(tmp, file));
+        continue;
+      }
+      copyFileSync(join(dir, file), join(tmp, file));
+      const fd = openSync(join(tmp, file), 'r+');
+      try {
+        for (const write of writes) writeSync(fd, write.bytes, 0, write.bytes.length, write.offset);
+      } finally {
+        closeSync(fd);
+      }
     }
-    const { session } = await createSession(join(dir, 'model.onnx'), settings, label);
-    return { session, bytes, initializers: patched.initializers };
+    const { session } = await createSession(join(tmp, 'model.onnx'), settings, label);
+    return { session, bytes, initializers: patch.initializers };
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(tmp, { recursive: true, force: true });
   }
 }
