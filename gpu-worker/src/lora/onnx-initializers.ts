@@ -37,11 +37,20 @@ export type InitializerData =
   /** Stored in a typed field (float_data, …) or not at all: not patchable in place. */
   | { location: 'other' };
 
+/** Where a length-delimited field sits: its key's first byte, and its payload. */
+export interface FieldRange {
+  keyStart: number;
+  start: number;
+  end: number;
+}
+
 export interface OnnxInitializer {
   name: string;
   dims: number[];
   dataType: number;
   data: InitializerData;
+  /** The TensorProto inside the graph, so it can be replaced whole (onnx-rewrite.ts). */
+  field: FieldRange;
 }
 
 export interface OnnxNode {
@@ -53,11 +62,15 @@ export interface OnnxNode {
 export interface OnnxGraphLayout {
   initializers: Map<string, OnnxInitializer>;
   nodes: OnnxNode[];
+  /** The GraphProto inside the ModelProto. */
+  graph?: FieldRange;
 }
 
 interface Field {
   number: number;
   wireType: number;
+  /** Where the field's key starts. */
+  keyStart: number;
   /** Varint value (wire type 0). */
   value: number;
   /** Payload range (wire type 2). */
@@ -81,16 +94,17 @@ function* fields(bytes: Uint8Array, start: number, end: number): Generator<Field
     throw new OnnxFormatError(`varint longer than 10 bytes at byte ${at}`);
   };
   while (at < end) {
+    const keyStart = at;
     const key = varint();
     const number = Math.floor(key / 8);
     const wireType = key % 8;
     if (wireType === 0) {
       const value = varint();
-      yield { number, wireType, value, start: at, end: at };
+      yield { number, wireType, keyStart, value, start: at, end: at };
     } else if (wireType === 2) {
       const length = varint();
       if (at + length > end) throw new OnnxFormatError(`field ${number} runs past its message at byte ${at}`);
-      yield { number, wireType, value: length, start: at, end: at + length };
+      yield { number, wireType, keyStart, value: length, start: at, end: at + length };
       at += length;
     } else if (wireType === 1 || wireType === 5) {
       at += wireType === 1 ? 8 : 4;
@@ -121,7 +135,8 @@ function varints(bytes: Uint8Array, f: Field): number[] {
   return out;
 }
 
-function readTensor(bytes: Uint8Array, start: number, end: number): OnnxInitializer {
+function readTensor(bytes: Uint8Array, field: FieldRange): OnnxInitializer {
+  const { start, end } = field;
   let name = '';
   const dims: number[] = [];
   let dataType = 0;
@@ -158,7 +173,7 @@ function readTensor(bytes: Uint8Array, start: number, end: number): OnnxInitiali
   } else if (raw) {
     data = { location: 'raw', offset: raw.start, length: raw.end - raw.start };
   }
-  return { name, dims, dataType, data };
+  return { name, dims, dataType, data, field };
 }
 
 function readNode(bytes: Uint8Array, start: number, end: number): OnnxNode {
@@ -176,17 +191,19 @@ export function readGraphLayout(model: Uint8Array): OnnxGraphLayout {
   const initializers = new Map<string, OnnxInitializer>();
   const nodes: OnnxNode[] = [];
   let graphs = 0;
+  let graph: FieldRange | undefined;
   for (const m of fields(model, 0, model.byteLength)) {
     if (m.number !== MODEL_GRAPH || m.wireType !== 2) continue;
     graphs++;
+    graph = { keyStart: m.keyStart, start: m.start, end: m.end };
     for (const g of fields(model, m.start, m.end)) {
       if (g.wireType !== 2) continue;
       if (g.number === GRAPH_INITIALIZER) {
-        const tensor = readTensor(model, g.start, g.end);
+        const tensor = readTensor(model, { keyStart: g.keyStart, start: g.start, end: g.end });
         initializers.set(tensor.name, tensor);
       } else if (g.number === GRAPH_NODE) nodes.push(readNode(model, g.start, g.end));
     }
   }
   if (graphs !== 1) throw new OnnxFormatError(`expected one graph in the model, found ${graphs}`);
-  return { initializers, nodes };
+  return { initializers, nodes, graph };
 }
