@@ -24,7 +24,7 @@ describe('replaceInitializer', () => {
   const model = new Uint8Array(readFileSync(join(BUNDLED_MODEL, 'text_encoder/model.onnx')));
   const layout = readGraphLayout(model);
   const init = layout.initializers.get(TOKEN_EMBEDDING);
-  if (!init || init.data.location !== 'raw') throw new Error('the bundled text encoder changed');
+  if (init?.data.location !== 'raw') throw new Error('the bundled text encoder changed');
   const [vocab, width] = init.dims;
   const old = model.subarray(init.data.offset, init.data.offset + init.data.length);
   const grown = new Uint8Array(old.length + 2 * width * 4);

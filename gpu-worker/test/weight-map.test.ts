@@ -13,7 +13,13 @@ import { moduleKey, weightMap } from '../src/lora/weight-map.ts';
 
 const init = (name: string, dims: number[]): [string, OnnxInitializer] => [
   name,
-  { name, dims, dataType: 1, data: { location: 'raw', offset: 0, length: 0 }, field: { keyStart: 0, start: 0, end: 0 } },
+  {
+    name,
+    dims,
+    dataType: 1,
+    data: { location: 'raw', offset: 0, length: 0 },
+    field: { keyStart: 0, start: 0, end: 0 },
+  },
 ];
 
 const layout: OnnxGraphLayout = {
