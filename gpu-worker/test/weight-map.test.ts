@@ -84,6 +84,17 @@ describe('weightMap', () => {
     expect(map.size).toBe(0);
   });
 
+  it('gives a weight the declared map placed no second name from a truncated scope', () => {
+    const map = weightMap(layout, {
+      'unet.up_blocks.3.attentions.0.transformer_blocks.0.attn1.to_q.weight': {
+        initializer: 'onnx::MatMul_7',
+        transposed: true,
+      },
+    });
+    const names = [...map].filter(([, t]) => t.initializer === 'onnx::MatMul_7').map(([m]) => m);
+    expect(names).toEqual(['up_blocks_3_attentions_0_transformer_blocks_0_attn1_to_q']);
+  });
+
   it('names modules as kohya does', () => {
     expect(moduleKey('text_model.encoder.layers.0.self_attn.q_proj.weight')).toBe(
       'text_model_encoder_layers_0_self_attn_q_proj',

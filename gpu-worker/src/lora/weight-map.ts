@@ -51,9 +51,14 @@ export function weightMap(
   declared: DeclaredWeightMap = {},
 ): Map<string, WeightTarget> {
   const byParam = new Map<string, WeightTarget>();
+  // An initializer has one source: a truncated scope must not name a second module for a weight
+  // the declared map already placed.
+  const claimed = new Set<string>();
   const add = (param: string, initializer: string, transposed: boolean) => {
-    if (!param.endsWith('.weight') || byParam.has(param) || !layout.initializers.has(initializer)) return;
+    if (!param.endsWith('.weight') || byParam.has(param) || claimed.has(initializer)) return;
+    if (!layout.initializers.has(initializer)) return;
     byParam.set(param, { param, initializer, transposed });
+    claimed.add(initializer);
   };
   for (const [param, target] of Object.entries(declared)) {
     add(withoutWrapper(param), target.initializer, target.transposed);
