@@ -232,6 +232,42 @@ describe.skipIf(unavailable)('the playground in Chromium', () => {
     expect(problems).toEqual([]);
   });
 
+  it("offers the model's LoRAs and draws with the chosen one through the real gpu-worker", async () => {
+    const { page, problems } = await open(`/#key=${key}`);
+    await modelsLoaded(page);
+    const models = (await (
+      await fetch(`${edge}/v1/models`, { headers: { Authorization: `Bearer ${key}` } })
+    ).json()) as {
+      data: { id: string; loras: { name: string; sha256: string }[] }[];
+    };
+    const loras = models.data.find((m) => m.id === 'tiny-sd')?.loras ?? [];
+    expect(loras.length).toBeGreaterThan(0);
+    const picker = page.getByLabel('LoRA', { exact: true });
+    expect(await picker.locator('option').allTextContents()).toEqual(['None', ...loras.map((l) => l.name)]);
+    // tiny-sdxl has none: the picker goes away, and comes back with tiny-sd.
+    await page.getByLabel('Model').selectOption('tiny-sdxl');
+    expect(await picker.isVisible()).toBe(false);
+    await page.getByLabel('Model').selectOption('tiny-sd');
+    expect(await picker.isVisible()).toBe(true);
+
+    const prompt = `a white star on a green background ${randomUUID().slice(0, 8)}`;
+    await page.getByLabel('Prompt', { exact: true }).fill(prompt);
+    await page.getByLabel('Width (pixels)').selectOption('64');
+    await page.getByLabel('Height (pixels)').selectOption('64');
+    await page.getByLabel('Steps').fill('4');
+    await picker.selectOption(loras[0].name);
+    await page.getByLabel('LoRA weight').fill('0.9');
+    await page.getByRole('button', { name: 'Generate' }).click();
+    const image = page.getByRole('img', { name: prompt, exact: true });
+    await image.waitFor({ timeout: 120_000 });
+    const png = new Uint8Array(await (await fetch((await image.getAttribute('src')) ?? '')).arrayBuffer());
+    // The gpu-worker merged it: its infotext names the file's hash, as A1111 writes it.
+    expect(readPngText(png).parameters).toContain(
+      `Lora hashes: "${loras[0].name}: ${loras[0].sha256.slice(0, 12)}"`,
+    );
+    expect(problems).toEqual([]);
+  });
+
   it('moves the progress bar and shows previews from the real event stream, then the image', async () => {
     const { page, problems } = await open(`/#key=${key}`);
     await modelsLoaded(page);
