@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { type LoraEntry, type LoraLibrary, openLoraLibrary } from '../src/lora/lora-library.ts';
 import { readTargetGraph } from '../src/lora/lora-session.ts';
 import { LoraVariants } from '../src/lora/lora-variants.ts';
+import { readSafetensors, tensorToFloat32 } from '../src/lora/safetensors.ts';
 import { type DiffusionModel, loadDiffusionModel } from '../src/model/diffusion-model.ts';
 import { ModelFolderError } from '../src/model/model-folder.ts';
 import { modelRevision } from '../src/model/model-revision.ts';
@@ -151,30 +152,11 @@ describe('a LoRA-merged model', () => {
 
 /** The same file with its text-encoder layers removed. */
 function onlyUnetLayers(bytes: Uint8Array): Uint8Array {
-  const view = new DataView(bytes.buffer, bytes.byteOffset);
-  const length = Number(view.getBigUint64(0, true));
-  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + length)));
   const tensors: Record<string, { shape: number[]; values: Float32Array }> = {};
-  for (const [key, info] of Object.entries<{
-    dtype: string;
-    shape: number[];
-    data_offsets: [number, number];
-  }>(header)) {
-    if (key === '__metadata__' || !key.startsWith('lora_unet_')) continue;
-    const [start, end] = info.data_offsets;
-    const half = new Uint16Array(new Uint8Array(bytes.subarray(8 + length + start, 8 + length + end)).buffer);
-    tensors[key] = { shape: info.shape, values: Float32Array.from(half, halfToFloat) };
+  for (const [key, tensor] of readSafetensors(bytes).tensors) {
+    if (key.startsWith('lora_unet_')) tensors[key] = { shape: tensor.shape, values: tensorToFloat32(tensor) };
   }
   return safetensorsBytes(tensors);
-}
-
-function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exponent = (h >> 10) & 0x1f;
-  const fraction = h & 0x3ff;
-  if (exponent === 0) return sign * 2 ** -14 * (fraction / 1024);
-  if (exponent === 31) return fraction ? Number.NaN : sign * Number.POSITIVE_INFINITY;
-  return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
 }
 
 describe('the LoRA library', () => {

@@ -139,14 +139,18 @@ function promptRefusal(error: PromptError, field: string): ApiError {
  * The prompt without its `<lora:…>` tags, tokenized (so tags cost no tokens, as in A1111), and
  * the tags. The negative prompt takes none: A1111 would feed them to the encoder as text.
  */
-function tokenizeWithTags(model: ServedModel, text: string, field: string): [PreparedPrompt, LoraTag[]] {
-  let parsed: ReturnType<typeof extractLoraTags>;
+/** `<lora:…>` tags out of the text, a malformed one refused with 400 under `field`. */
+export function readLoraTags(text: string, field: string): ReturnType<typeof extractLoraTags> {
   try {
-    parsed = extractLoraTags(text, field);
+    return extractLoraTags(text, field);
   } catch (error) {
     if (error instanceof PromptError) throw promptRefusal(error, field);
     throw error;
   }
+}
+
+function tokenizeWithTags(model: ServedModel, text: string, field: string): [PreparedPrompt, LoraTag[]] {
+  const parsed = readLoraTags(text, field);
   if (field !== 'prompt' && parsed.loras.length > 0) {
     throw new ApiError(400, 'invalid_request', `${field}: <lora:…> tags belong in the prompt`, { field });
   }

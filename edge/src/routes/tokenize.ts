@@ -1,7 +1,6 @@
 // POST /v1/tokenize: how a prompt tokenizes for a model, exactly as a generation would see it:
 // A1111 emphasis weights, 75-token chunks, counts, and each token's text, for each text encoder;
 // `<lora:…>` tags are taken out first (they cost no tokens) and listed, checked against the model.
-import { extractLoraTags } from '@latent-edge/shared/prompt/extra-networks';
 import { tokenizeWeighted } from '@latent-edge/shared/prompt/prompt-chunks';
 import { PromptError } from '@latent-edge/shared/prompt/prompt-errors';
 import { LIMITS } from '@latent-edge/shared/protocol/limits';
@@ -11,6 +10,7 @@ import { z } from 'zod';
 import { SMALL_BODY_BYTES } from '../config/edge-config.ts';
 import type { AppEnv } from '../env.ts';
 import { chooseLoras } from '../generation/lora-choices.ts';
+import { readLoraTags } from '../generation/prepare-generation.ts';
 import { findModel } from '../generation/served-models.ts';
 import { ApiError } from '../http/api-error.ts';
 import { readJson } from '../http/read-json.ts';
@@ -50,15 +50,7 @@ tokenize.post('/', async (c) => {
   const request = await readJson(c, TokenizeRequest, SMALL_BODY_BYTES);
   const model = findModel(c.var.config, request.model);
   const tokenizer = model.tokenizer();
-  let text: string;
-  let tags: ReturnType<typeof extractLoraTags>['loras'];
-  try {
-    ({ text, loras: tags } = extractLoraTags(request.prompt, 'prompt'));
-  } catch (error) {
-    if (error instanceof PromptError)
-      throw new ApiError(400, 'invalid_request', error.message, { field: 'prompt' });
-    throw error;
-  }
+  const { text, loras: tags } = readLoraTags(request.prompt, 'prompt');
   const loras = chooseLoras(model, [], tags);
   const first = report(tokenizer, text);
   // SDXL's second encoder has its own tokenizer (OpenCLIP's pad id), so its ids differ.

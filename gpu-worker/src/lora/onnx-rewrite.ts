@@ -29,13 +29,7 @@ function varint(value: number): number[] {
 const key = (field: number, wire: number) => varint(field * 8 + wire);
 
 function concat(parts: (Uint8Array | number[])[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
+  return Buffer.concat(parts.map((part) => (part instanceof Uint8Array ? part : Uint8Array.from(part))));
 }
 
 function bytesField(field: number, payload: Uint8Array): Uint8Array {
