@@ -5,6 +5,7 @@ import {
   tokenizeWeighted,
   type WeightedTokens,
 } from '../src/prompt/prompt-chunks.ts';
+import { embeddingLookup } from '../src/prompt/prompt-embeddings.ts';
 import { PromptError, PromptTooLongError, PromptWeightRangeError } from '../src/prompt/prompt-errors.ts';
 import { WeightedChunk } from '../src/protocol/gpu-job.ts';
 import { LIMITS } from '../src/protocol/limits.ts';
@@ -387,5 +388,65 @@ describe('tokenizeWeighted with the CLIP tokenizer', () => {
       [CLIP_BOS, CAT, CLIP_EOS, ...repeat(74, 0)],
       [CLIP_BOS, DOG, CLIP_EOS, ...repeat(74, 0)],
     ]);
+  });
+});
+
+describe('tokenizeWeighted: textual-inversion embeddings (A1111 tokenize_line with find_embedding_at_position)', () => {
+  // Ids past the vocabulary in name order: "a b" (2 vectors) takes EOS+1, EOS+2; "c" (3) the next three.
+  const lookup = embeddingLookup(tokenizer, [
+    { name: 'c', vectors: 3 },
+    { name: 'a b', vectors: 2 },
+  ]);
+
+  it('puts the vectors where the name is, counts them as tokens and names what it used', () => {
+    const result = tokenizeWeighted(tokenizer, 'w1 a b w2, c', { embeddings: lookup });
+    expect(result.chunks[0].ids.slice(0, 9)).toEqual([
+      BOS,
+      1001,
+      EOS + 1,
+      EOS + 2,
+      1002,
+      COMMA,
+      EOS + 3,
+      EOS + 4,
+      EOS + 5,
+    ]);
+    expect(result.chunks[0].ids[9]).toBe(EOS);
+    expect(result.tokenCount).toBe(8);
+    expect(result.embeddings).toEqual(['a b', 'c']);
+  });
+
+  it('reads a name as text when the model has no such embedding', () => {
+    const result = tokenizeWeighted(tokenizer, 'w1 a b', {});
+    expect(result.chunks[0].ids.slice(0, 5)).toEqual([BOS, 1001, WORD_IDS.a, WORD_IDS.b, EOS]);
+    expect(result.embeddings).toEqual([]);
+  });
+
+  it('takes the longest name that matches, and the shorter one where the longer does not', () => {
+    const both = embeddingLookup(tokenizer, [
+      { name: 'a', vectors: 1 },
+      { name: 'a b', vectors: 1 },
+    ]);
+    // Sorted: "a" → EOS+1, "a b" → EOS+2.
+    const result = tokenizeWeighted(tokenizer, 'a b a c', { embeddings: both });
+    expect(result.chunks[0].ids.slice(0, 5)).toEqual([BOS, EOS + 2, EOS + 1, WORD_IDS.c, EOS]);
+  });
+
+  it('gives the vectors the weight of the emphasis around the name', () => {
+    const result = tokenizeWeighted(tokenizer, 'w1 (c:1.5)', { embeddings: lookup });
+    expect(result.chunks[0].weights.slice(0, 6)).toEqual([1, 1, 1.5, 1.5, 1.5, 1]);
+  });
+
+  it('starts the next chunk with an embedding that does not fit in the rest of this one', () => {
+    // 73 words then "c" (3 vectors): 73 + 3 > 75, so the first chunk closes with 73 tokens and padding.
+    const result = tokenizeWeighted(tokenizer, `${words(1, 73)} c w74`, {
+      embeddings: lookup,
+      commaPaddingBacktrack: 0,
+    });
+    expect(chunkIds(result)).toEqual([
+      [BOS, ...ids(1, 73), EOS, EOS, EOS],
+      [BOS, EOS + 3, EOS + 4, EOS + 5, 1074, EOS, ...repeat(71, EOS)],
+    ]);
+    expect(result.tokenCount).toBe(77);
   });
 });

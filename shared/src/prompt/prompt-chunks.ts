@@ -4,10 +4,13 @@
 // chunk is full and a comma was among its last 20 tokens, the tokens after the comma move to the next
 // chunk; BREAK closes the chunk. Each chunk becomes BOS + tokens + EOS + padding = 77 ids, and BOS,
 // EOS and padding weigh 1. The text encoder runs once per chunk; emphasis is applied to its output.
+// A textual-inversion embedding's name becomes its vector ids (prompt-embeddings.ts), and an
+// embedding that would not fit in the chunk's rest starts the next one, so its vectors stay together.
 
 import { LIMITS } from '../protocol/limits.ts';
 import type { TextTokenizer } from '../tokenizer/text-tokenizer.ts';
 import { isBreakMarker, parsePromptAttention, type WeightedText } from './parse-attention.ts';
+import type { EmbeddingLookup } from './prompt-embeddings.ts';
 import { PromptTooLongError, PromptWeightRangeError } from './prompt-errors.ts';
 
 /**
@@ -34,6 +37,8 @@ export interface WeightedTokens {
    */
   tokenCount: number;
   chunkCount: number;
+  /** Names of the embeddings the prompt used, in order of first use. */
+  embeddings: string[];
 }
 
 export interface TokenizeWeightedOptions {
@@ -43,6 +48,8 @@ export interface TokenizeWeightedOptions {
   commaPaddingBacktrack?: number;
   /** Request field named in errors. Default `prompt`. */
   field?: string;
+  /** The model's textual-inversion embeddings; none when absent. */
+  embeddings?: EmbeddingLookup;
 }
 
 /**
@@ -59,6 +66,7 @@ export function tokenizeWeighted(
     maxChunks = DEFAULT_MAX_CHUNKS,
     commaPaddingBacktrack = DEFAULT_COMMA_PADDING_BACKTRACK,
     field = 'prompt',
+    embeddings,
   } = options;
   const chunkLength = tokenizer.maxLength - 2;
   const commaToken = tokenizer.tokenToId(',</w>');
@@ -68,6 +76,7 @@ export function tokenizeWeighted(
   let weights: number[] = [];
   let tokenCount = 0;
   let lastComma = -1;
+  const used = new Set<string>();
 
   const closeChunk = () => {
     chunks.push(toChunk(tokenizer, tokens, weights));
@@ -83,7 +92,10 @@ export function tokenizeWeighted(
       continue;
     }
     checkWeight(field, fragment);
-    for (const token of tokenizer.encode(fragment.text)) {
+    const fragmentTokens = tokenizer.encode(fragment.text);
+    let position = 0;
+    while (position < fragmentTokens.length) {
+      const token = fragmentTokens[position];
       // Same order as A1111: a comma arriving at a full chunk is recorded, then reset by closeChunk,
       // so it opens the next chunk without counting as that chunk's comma.
       if (token === commaToken) {
@@ -102,8 +114,18 @@ export function tokenizeWeighted(
       }
       // A chunk closes when the next token arrives, so exactly 75 tokens stay one chunk.
       if (tokens.length === chunkLength) closeChunk();
-      tokens.push(token);
-      weights.push(fragment.weight);
+      const match = embeddings?.find(fragmentTokens, position);
+      if (!match) {
+        tokens.push(token);
+        weights.push(fragment.weight);
+        position += 1;
+        continue;
+      }
+      if (tokens.length + match.ids.length > chunkLength) closeChunk();
+      tokens.push(...match.ids);
+      weights.push(...match.ids.map(() => fragment.weight));
+      used.add(match.name);
+      position += match.length;
     }
   }
   // A trailing BREAK adds no empty chunk, but an empty prompt is one chunk.
@@ -112,7 +134,7 @@ export function tokenizeWeighted(
   if (chunks.length > maxChunks) {
     throw new PromptTooLongError(field, tokenCount, chunks.length, maxChunks, chunkLength);
   }
-  return { chunks, tokenCount, chunkCount: chunks.length };
+  return { chunks, tokenCount, chunkCount: chunks.length, embeddings: [...used] };
 }
 
 // A1111 takes any weight; the job schema does not, so refuse here, where the field is known. Written
