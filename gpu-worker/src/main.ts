@@ -51,7 +51,7 @@ async function main(): Promise<void> {
       log,
     });
     await warmUp(model);
-    const library = openLoraLibrary(model.folder);
+    const library = openLoraLibrary(model);
     if (library.entries.size > 0) {
       const settings = { providers: config.PROVIDERS, intraOpThreads: config.INTRA_OP_THREADS, log };
       loras.set(model.id, new LoraVariants(model, library, settings, config.LORA_CACHE_MB * 2 ** 20));

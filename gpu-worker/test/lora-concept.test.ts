@@ -52,7 +52,7 @@ describe(`the bundled model's ${NAME} LoRA`, () => {
 
   it('draws it for at least 80% at weight 1, and still draws the asked object in its cell', async () => {
     const base = await model(BUNDLED_MODEL);
-    const library = openLoraLibrary(base.folder);
+    const library = openLoraLibrary(base);
     const entry = library.entries.get(NAME);
     if (!entry) throw new Error(`no ${NAME} in ${BUNDLED_MODEL}/loras`);
     expect(entry.components).toEqual(['unet']);

@@ -49,7 +49,7 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 async function served(loras: Record<string, Uint8Array>, maxBytes = 1e9) {
   const dir = folderWith(loras);
   const base = await loadDiffusionModel(dir, settings);
-  const library = openLoraLibrary(base.folder);
+  const library = openLoraLibrary(base);
   return { base, library, variants: new LoraVariants(base, library, settings, maxBytes) };
 }
 
@@ -163,7 +163,7 @@ describe('the LoRA library', () => {
   it('names each file by its base name and hash, and adding one keeps the model revision', async () => {
     const dir = folderWith({ 'random.safetensors': randomLora });
     const base = await loadDiffusionModel(dir, settings);
-    const { entries } = openLoraLibrary(base.folder);
+    const { entries } = openLoraLibrary(base);
     expect(entries.get('random')?.sha256).toBe(createHash('sha256').update(randomLora).digest('hex'));
     expect(base.revision).toBe(await modelRevision(BUNDLED_MODEL));
   });
@@ -203,16 +203,16 @@ describe('the LoRA library', () => {
   ])('refuses %s at start, naming the file', async (_what, bytes, message) => {
     const dir = folderWith({ 'random.safetensors': bytes });
     const base = await loadDiffusionModel(dir, settings);
-    expect(() => openLoraLibrary(base.folder)).toThrow(ModelFolderError);
-    expect(() => openLoraLibrary(base.folder)).toThrow(message);
-    expect(() => openLoraLibrary(base.folder)).toThrow(join(dir, 'loras', 'random.safetensors'));
+    expect(() => openLoraLibrary(base)).toThrow(ModelFolderError);
+    expect(() => openLoraLibrary(base)).toThrow(message);
+    expect(() => openLoraLibrary(base)).toThrow(join(dir, 'loras', 'random.safetensors'));
   });
 
   it('refuses a file name that <lora:name:weight> cannot write', async () => {
     const dir = folderWith({ 'a:b.safetensors': randomLora });
     writeFileSync(join(dir, 'loras', 'notes.txt'), 'ignored');
     const base = await loadDiffusionModel(dir, settings);
-    expect(() => openLoraLibrary(base.folder)).toThrow(/cannot be written as <lora:name:weight>/);
+    expect(() => openLoraLibrary(base)).toThrow(/cannot be written as <lora:name:weight>/);
   });
 });
 
@@ -247,7 +247,7 @@ describe('a graph with external data', () => {
       const dir = modelWithLoras({ 'ramp.safetensors': lora }, join(FIXTURES, fixture));
       folders.push(dirname(dir));
       const base = await loadDiffusionModel(dir, settings);
-      const library = openLoraLibrary(base.folder);
+      const library = openLoraLibrary(base);
       expect(library.graphs.get('unet')?.externalFiles).toEqual(
         fixture === 'external-data' ? ['model.onnx_data'] : [],
       );

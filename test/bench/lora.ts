@@ -95,7 +95,7 @@ async function measure(name: string, dir: string, loraName: string, bytes: Uint8
   const folder = modelWithLora(dir, loraName, bytes);
   try {
     const base = await loadDiffusionModel(folder, settings);
-    const library = openLoraLibrary(base.folder);
+    const library = openLoraLibrary(base);
     const entry = library.entries.get(loraName);
     if (!entry) throw new Error(`${loraName} not in the library`);
     // The baseline: plain loads of exactly the graphs the set replaces, in this process.

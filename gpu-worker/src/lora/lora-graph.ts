@@ -5,6 +5,7 @@
 // The graph's structure is untouched, so the copy opens as the same model with other numbers. Everything is checked before the first write:
 // a layer whose module the graph lacks or whose shape differs refuses the whole set.
 import { float16ToFloat32, float32ToFloat16 } from '../model/float16.ts';
+import { type GraphReader, type GraphWrite, MODEL_FILE } from '../model/graph-file.ts';
 import type { LoraComponent, LoraLayer } from './lora-file.ts';
 import { addLoraDelta, LoraShapeError } from './lora-merge.ts';
 import { ONNX_FLOAT, ONNX_FLOAT16, type OnnxGraphLayout, type OnnxInitializer } from './onnx-initializers.ts';
@@ -16,23 +17,6 @@ export interface WeightedLayer {
   weight: number;
   /** The LoRA's name, for errors. */
   lora: string;
-}
-
-/**
- * Reads a byte range of the graph: `file` is '' for model.onnx itself, else an external data file
- * as model.onnx names it. Ranges, not whole files: a full-size UNet's data file is 3.4 GB (10 GB for
- * SDXL), past what one Node buffer holds.
- */
-export type GraphReader = (file: string, offset: number, length: number) => Uint8Array;
-
-/** model.onnx's own bytes, as `file` in reads and writes (no external file has an empty name). */
-export const MODEL_FILE = '';
-
-/** New bytes for a range of one of the graph's files. */
-export interface GraphWrite {
-  file: string;
-  offset: number;
-  bytes: Uint8Array;
 }
 
 export interface GraphPatch {

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { DiffusionModel } from '../model/diffusion-model.ts';
 import { type ModelFolder, ModelFolderError } from '../model/model-folder.ts';
 import { type LoraComponent, type LoraFile, LoraFormatError, parseLora } from './lora-file.ts';
 import { checkLoraShape, LoraShapeError } from './lora-merge.ts';
@@ -35,6 +36,16 @@ export function loraFolder(folder: ModelFolder): string {
   return join(folder.dir, 'loras');
 }
 
+/** The graphs as the model serves them: text encoders with the embeddings' rows, if any. */
+function servedGraphs(model: DiffusionModel): Record<LoraComponent, LoraTargetGraph['read'] | undefined> {
+  const [first, second] = model.textEncoders.map((e) => e.graph);
+  return {
+    unet: () => readFileSync(model.folder.unetPath),
+    text_encoder: first && (() => first.read()),
+    text_encoder_2: second && (() => second.read()),
+  };
+}
+
 function graphPaths(folder: ModelFolder): Record<LoraComponent, string | undefined> {
   return {
     unet: folder.unetPath,
@@ -43,12 +54,14 @@ function graphPaths(folder: ModelFolder): Record<LoraComponent, string | undefin
   };
 }
 
-export function openLoraLibrary(folder: ModelFolder): LoraLibrary {
+export function openLoraLibrary(model: DiffusionModel): LoraLibrary {
+  const { folder } = model;
   const dir = loraFolder(folder);
   const entries = new Map<string, LoraEntry>();
   const graphs = new Map<LoraComponent, LoraTargetGraph>();
   if (!existsSync(dir)) return { entries, graphs };
   const paths = graphPaths(folder);
+  const reads = servedGraphs(model);
   const graphOf = (component: LoraComponent, file: string): LoraTargetGraph => {
     let graph = graphs.get(component);
     if (graph) return graph;
@@ -57,7 +70,7 @@ export function openLoraLibrary(folder: ModelFolder): LoraLibrary {
       throw new LoraShapeError(
         `${file} changes ${component}, which this model does not have (a LoRA for SDXL?)`,
       );
-    graph = readTargetGraph(component, path);
+    graph = readTargetGraph(component, path, reads[component]);
     graphs.set(component, graph);
     return graph;
   };

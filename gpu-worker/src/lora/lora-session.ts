@@ -1,30 +1,14 @@
 // A LoRA-merged onnxruntime session for one graph of a model. The graph's layout (where each
 // initializer's bytes are) and weight map are read once per model; a merge reads the graph's
 // bytes (only the ranges it changes, for external data), patches a copy (lora-graph.ts) and opens
-// it. A graph without external data opens from memory; one with external data (a full-size UNet)
-// is written to a private temporary folder — a patched file copied and written in place, untouched
-// ones as symlinks to the originals — opened from there, and the folder removed at once:
-// onnxruntime has read (or mapped) every byte by then.
-import {
-  closeSync,
-  copyFileSync,
-  existsSync,
-  mkdtempSync,
-  openSync,
-  readFileSync,
-  readSync,
-  rmSync,
-  statSync,
-  symlinkSync,
-  writeFileSync,
-  writeSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+// it (model/graph-file.ts).
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { InferenceSession } from 'onnxruntime-node';
-import { createSession, type SessionSettings } from '../model/onnx-session.ts';
+import { MODEL_FILE, openGraphCopy, rangeReader } from '../model/graph-file.ts';
+import type { SessionSettings } from '../model/onnx-session.ts';
 import type { LoraComponent } from './lora-file.ts';
-import { type GraphReader, MODEL_FILE, patchGraph, type WeightedLayer } from './lora-graph.ts';
+import { patchGraph, type WeightedLayer } from './lora-graph.ts';
 import { type OnnxGraphLayout, readGraphLayout } from './onnx-initializers.ts';
 import { type DeclaredWeightMap, type WeightTarget, weightMap } from './weight-map.ts';
 
@@ -36,10 +20,16 @@ export interface LoraTargetGraph {
   weights: ReadonlyMap<string, WeightTarget>;
   /** The external data files model.onnx names (none for a graph under 2 GB). */
   externalFiles: readonly string[];
+  /** model.onnx's bytes as the model serves it (a text encoder with embedding rows differs from the file). */
+  read(): Uint8Array;
 }
 
-export function readTargetGraph(component: LoraComponent, path: string): LoraTargetGraph {
-  const layout = readGraphLayout(readFileSync(path));
+export function readTargetGraph(
+  component: LoraComponent,
+  path: string,
+  read: () => Uint8Array = () => readFileSync(path),
+): LoraTargetGraph {
+  const layout = readGraphLayout(read());
   const declaredPath = join(dirname(path), 'weight_map.json');
   const declared = existsSync(declaredPath)
     ? (JSON.parse(readFileSync(declaredPath, 'utf8')) as DeclaredWeightMap)
@@ -48,27 +38,13 @@ export function readTargetGraph(component: LoraComponent, path: string): LoraTar
   for (const init of layout.initializers.values()) {
     if (init.data.location === 'external') externalFiles.add(init.data.file);
   }
-  return { component, path, layout, weights: weightMap(layout, declared), externalFiles: [...externalFiles] };
-}
-
-/** Byte ranges of the graph's files, read on demand (external files can be past 2 GiB). */
-function rangeReader(graph: LoraTargetGraph, model: Uint8Array): GraphReader {
-  const dir = dirname(graph.path);
-  return (file, offset, length) => {
-    if (file === MODEL_FILE) return model.subarray(offset, offset + length);
-    const bytes = new Uint8Array(length);
-    const fd = openSync(join(dir, file), 'r');
-    try {
-      let done = 0;
-      while (done < length) {
-        const n = readSync(fd, bytes, done, length - done, offset + done);
-        if (n === 0) throw new Error(`${join(dir, file)} ends before byte ${offset + length}`);
-        done += n;
-      }
-    } finally {
-      closeSync(fd);
-    }
-    return bytes;
+  return {
+    component,
+    path,
+    layout,
+    weights: weightMap(layout, declared),
+    externalFiles: [...externalFiles],
+    read,
   };
 }
 
@@ -84,38 +60,28 @@ export async function openMergedSession(
   layers: readonly WeightedLayer[],
   settings: SessionSettings,
 ): Promise<MergedSession> {
-  const model = readFileSync(graph.path);
-  const patch = patchGraph(rangeReader(graph, model), graph.layout, graph.weights, graph.component, layers);
+  const model = graph.read();
+  const patch = patchGraph(
+    rangeReader(graph.path, model),
+    graph.layout,
+    graph.weights,
+    graph.component,
+    layers,
+  );
   const dir = dirname(graph.path);
   let bytes = model.byteLength;
   for (const file of graph.externalFiles) bytes += statSync(join(dir, file)).size;
   const label = `${graph.path} with ${patch.layers} LoRA layers merged`;
   const patched = new Uint8Array(model); // a copy: Buffer.prototype.slice would share the original's memory
   for (const write of patch.writes) if (write.file === MODEL_FILE) patched.set(write.bytes, write.offset);
-  if (graph.externalFiles.length === 0) {
-    const { session } = await createSession(patched, settings, label);
-    return { session, bytes, initializers: patch.initializers };
-  }
-  const tmp = mkdtempSync(join(tmpdir(), 'latent-edge-lora-'));
-  try {
-    writeFileSync(join(tmp, 'model.onnx'), patched);
-    for (const file of graph.externalFiles) {
-      const writes = patch.writes.filter((w) => w.file === file);
-      if (writes.length === 0) {
-        symlinkSync(resolve(dir, file), join(tmp, file));
-        continue;
-      }
-      copyFileSync(join(dir, file), join(tmp, file));
-      const fd = openSync(join(tmp, file), 'r+');
-      try {
-        for (const write of writes) writeSync(fd, write.bytes, 0, write.bytes.length, write.offset);
-      } finally {
-        closeSync(fd);
-      }
-    }
-    const { session } = await createSession(join(tmp, 'model.onnx'), settings, label);
-    return { session, bytes, initializers: patch.initializers };
-  } finally {
-    rmSync(tmp, { recursive: true, force: true });
-  }
+  const external = patch.writes.filter((w) => w.file !== MODEL_FILE);
+  const { session } = await openGraphCopy(
+    graph.path,
+    patched,
+    graph.externalFiles,
+    external,
+    settings,
+    label,
+  );
+  return { session, bytes, initializers: patch.initializers };
 }

@@ -3,8 +3,11 @@
 // timesteps, fp16 graphs) is settled here, so the pipeline's math never sees onnxruntime.
 import { resolve } from 'node:path';
 import { loadTokenizerDir } from '@latent-edge/shared/node/tokenizer-dir';
+import { type EmbeddingLookup, embeddingLookup } from '@latent-edge/shared/prompt/prompt-embeddings';
 import type { ClipTokenizer } from '@latent-edge/shared/tokenizer/clip-tokenizer';
 import { type InferenceSession, Tensor } from 'onnxruntime-node';
+import { openEmbeddings } from '../embeddings/embedding-library.ts';
+import { type TextEncoderGraph, textEncoderGraph } from '../embeddings/text-encoder-graph.ts';
 import { SchedulerConfig } from '../schedulers/scheduler-config.ts';
 import { float16ToFloat32, float32ToFloat16 } from './float16.ts';
 import { type ModelFolder, ModelFolderError, openModelFolder } from './model-folder.ts';
@@ -22,6 +25,8 @@ export interface DiffusionModel {
   tokenizer: ClipTokenizer;
   /** One per text encoder, in `spec.textEncoders` order: SDXL's second pads with "!" (id 0). */
   textEncoders: TextEncoder[];
+  /** The textual-inversion embeddings in the folder's embeddings/, in name (and id) order. */
+  embeddings: readonly ServedEmbedding[];
   /** scheduler_config.json, parsed once; each job builds its own scheduler from it. */
   schedulerConfig: SchedulerConfig;
   provider: ExecutionProvider;
@@ -61,9 +66,19 @@ export interface ModelVariant {
   loras: readonly { name: string; sha256: string; weight: number }[];
 }
 
+export interface ServedEmbedding {
+  name: string;
+  sha256: string;
+  vectors: number;
+}
+
 export interface TextEncoder {
   spec: TextEncoderSpec;
   tokenizer: ClipTokenizer;
+  /** The graph as served (with the embeddings' rows): what a LoRA merge starts from. */
+  graph: TextEncoderGraph;
+  /** Finds the embeddings' names in prompt tokens (for callers that tokenize here). */
+  embeddings: EmbeddingLookup;
   /**
    * `batch` rows of `length` ids → hidden states [batch, length, spec.hiddenSize] and, for the
    * encoder feeding SDXL's `text_embeds`, the pooled embeddings [batch, spec.pooledSize].
@@ -112,9 +127,9 @@ function floatData(tensor: Tensor): Float32Array {
 }
 
 /** A session that cannot open is a broken model folder: name the graph's path and the reason. */
-async function openGraph(path: string, options: SessionSettings) {
+async function openGraph(source: string | TextEncoderGraph, options: SessionSettings) {
   try {
-    return await createSession(path, options);
+    return await (typeof source === 'string' ? createSession(source, options) : source.open(options));
   } catch (error) {
     throw new ModelFolderError((error as Error).message);
   }
@@ -124,14 +139,20 @@ function textEncoderOf(
   session: InferenceSession,
   spec: TextEncoderSpec,
   tokenizer: ClipTokenizer,
+  graph: TextEncoderGraph,
+  embeddings: EmbeddingLookup,
 ): TextEncoder {
   const outputs = spec.pooledOutput ? [spec.hiddenOutput, spec.pooledOutput] : [spec.hiddenOutput];
   return {
     spec,
     tokenizer,
+    graph,
+    embeddings,
     async encode(ids, batch) {
       const length = ids.length / batch;
-      const data = spec.idsType === 'int64' ? BigInt64Array.from(ids, BigInt) : Int32Array.from(ids);
+      const graphIds = ids.map(graph.toGraphId);
+      const data =
+        spec.idsType === 'int64' ? BigInt64Array.from(graphIds, BigInt) : Int32Array.from(graphIds);
       const results = await session.run(
         { input_ids: new Tensor(spec.idsType, data, [batch, length]) },
         outputs,
@@ -179,9 +200,22 @@ async function loadFolder(dir: string, options: LoadOptions): Promise<DiffusionM
   if (!parsedConfig.success) {
     throw new ModelFolderError(`scheduler/scheduler_config.json: ${parsedConfig.error.issues[0].message}`);
   }
+  const encoderPaths = [folder.textEncoderPath, folder.textEncoder2Path].filter((p) => p !== undefined);
+  const embeddings = openEmbeddings(folder, encoderPaths.length);
+  for (const [i, t] of tokenizers.entries()) {
+    if (embeddings.length > 0 && t.eos + 1 !== t.vocabSize) {
+      throw new ModelFolderError(
+        `tokenizer ${i + 1}: EOS (${t.eos}) is not the vocabulary's last id; embeddings need it to be`,
+      );
+    }
+  }
+  const encoderGraphs = encoderPaths.map((path, i) =>
+    textEncoderGraph(path, i, embeddings, tokenizers[i].vocabSize),
+  );
+  const lookups = tokenizers.map((t) => embeddingLookup(t, embeddings));
   const [textEncoder, textEncoder2, unet, vaeDecoder, vaeEncoder] = await Promise.all([
-    openGraph(folder.textEncoderPath, options),
-    folder.textEncoder2Path ? openGraph(folder.textEncoder2Path, options) : undefined,
+    openGraph(encoderGraphs[0], options),
+    encoderGraphs[1] ? openGraph(encoderGraphs[1], options) : undefined,
     openGraph(folder.unetPath, options),
     openGraph(folder.vaeDecoderPath, options),
     folder.vaeEncoderPath ? openGraph(folder.vaeEncoderPath, options) : undefined,
@@ -232,8 +266,9 @@ async function loadFolder(dir: string, options: LoadOptions): Promise<DiffusionM
       spec,
       tokenizer: tokenizers[0],
       textEncoders: spec.textEncoders.map((encoderSpec, i) =>
-        textEncoderOf(encoderSessions[i], encoderSpec, tokenizers[i]),
+        textEncoderOf(encoderSessions[i], encoderSpec, tokenizers[i], encoderGraphs[i], lookups[i]),
       ),
+      embeddings: embeddings.map(({ name, sha256, vectors }) => ({ name, sha256, vectors })),
       schedulerConfig,
       provider: unet.provider,
       perRowTimesteps,

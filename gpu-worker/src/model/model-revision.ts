@@ -8,8 +8,11 @@ import { join, relative } from 'node:path';
 
 const SIDECAR = '.latent-edge-revision.json';
 
-/** Add-ons served with the model, identified by their own hashes: adding one keeps the revision. */
-const ADD_ONS = new Set(['loras', 'embeddings']);
+/**
+ * Add-ons served with the model, identified by their own hashes: adding one keeps the revision.
+ * Embeddings are not among them: they change what a prompt's words mean, so they are the model.
+ */
+const ADD_ONS = new Set(['loras']);
 
 function listFiles(dir: string, top = true): string[] {
   const out: string[] = [];

@@ -2,7 +2,6 @@
 // the traced UNet can take, steps, strength, token ids inside the vocabulary, chunk lengths.
 // Each failure names the field, the value and the rule.
 import { LIMITS } from '@latent-edge/shared/protocol/limits';
-import type { ClipTokenizer } from '@latent-edge/shared/tokenizer/clip-tokenizer';
 import type { DiffusionModel } from '../model/diffusion-model.ts';
 import type { GenerateRequest } from './generate.ts';
 
@@ -67,7 +66,7 @@ export function checkGenerateRequest(
           `${chunks.length} chunks; the first encoder's prompt has ${source.chunks.length}`,
         );
       }
-      checkChunks(chunks, encoder.tokenizer, what);
+      checkChunks(chunks, encoder.tokenizer.maxLength, encoder.graph.idLimit, what);
     }
     if (source.chunks2 && model.textEncoders.length < 2) {
       throw new RequestError(`${field}.chunks_2`, 'this model has one text encoder');
@@ -84,10 +83,10 @@ export function checkGenerateRequest(
 
 function checkChunks(
   chunks: GenerateRequest['prompt']['chunks'],
-  tokenizer: ClipTokenizer,
+  maxLength: number,
+  idLimit: number,
   field: string,
 ): void {
-  const { maxLength, vocabSize } = tokenizer;
   for (const chunk of chunks) {
     if (chunk.ids.length !== maxLength || chunk.weights.length !== maxLength) {
       throw new RequestError(
@@ -95,8 +94,12 @@ function checkChunks(
         `each chunk must hold ${maxLength} ids and weights; got ${chunk.ids.length}`,
       );
     }
-    const bad = chunk.ids.find((id) => !Number.isInteger(id) || id < 0 || id >= vocabSize);
-    if (bad !== undefined)
-      throw new RequestError(field, `token id ${bad} is outside this model's vocabulary (${vocabSize})`);
+    const bad = chunk.ids.find((id) => !Number.isInteger(id) || id < 0 || id >= idLimit);
+    if (bad !== undefined) {
+      throw new RequestError(
+        field,
+        `token id ${bad} is outside this model's vocabulary and embeddings (${idLimit} ids)`,
+      );
+    }
   }
 }

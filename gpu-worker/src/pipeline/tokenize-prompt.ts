@@ -10,6 +10,8 @@ export function tokenizePrompt(
   text: string,
   options: TokenizeWeightedOptions = {},
 ): PromptSource {
-  const [first, second] = model.textEncoders.map((e) => tokenizeWeighted(e.tokenizer, text, options));
+  const [first, second] = model.textEncoders.map((e) =>
+    tokenizeWeighted(e.tokenizer, text, { embeddings: e.embeddings, ...options }),
+  );
   return { chunks: first.chunks, chunks2: second?.chunks };
 }

@@ -7,8 +7,12 @@ import { BUNDLED_MODEL } from './models.ts';
 
 export const LORA_FIXTURES = resolve(import.meta.dirname, '../fixtures/loras');
 
-/** `loras`: file name (with extension) → bytes. */
-export function modelWithLoras(loras: Record<string, Uint8Array>, source = BUNDLED_MODEL): string {
+/** `loras` and `embeddings`: file name (with extension) → bytes. */
+export function modelWithLoras(
+  loras: Record<string, Uint8Array>,
+  source = BUNDLED_MODEL,
+  embeddings: Record<string, Uint8Array> = {},
+): string {
   const dir = join(mkdtempSync(join(tmpdir(), 'latent-edge-loras-')), 'tiny-sd');
   // The source's own add-ons stay behind: the copy serves exactly the LoRAs given.
   const skipped = ['.latent-edge-revision.json', `${sep}loras`, `${sep}embeddings`].map(
@@ -17,5 +21,7 @@ export function modelWithLoras(loras: Record<string, Uint8Array>, source = BUNDL
   cpSync(source, dir, { recursive: true, filter: (path) => !skipped.includes(path) });
   mkdirSync(join(dir, 'loras'), { recursive: true });
   for (const [name, bytes] of Object.entries(loras)) writeFileSync(join(dir, 'loras', name), bytes);
+  if (Object.keys(embeddings).length > 0) mkdirSync(join(dir, 'embeddings'));
+  for (const [name, bytes] of Object.entries(embeddings)) writeFileSync(join(dir, 'embeddings', name), bytes);
   return dir;
 }
