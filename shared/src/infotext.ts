@@ -38,6 +38,8 @@ export interface InfotextParameters {
   strength?: number;
   /** LoRAs merged in: A1111 writes `Lora hashes: "name: <first 12 hex of the file's SHA-256>, …"`. */
   loras?: readonly { name: string; sha256: string }[];
+  /** Textual-inversion embeddings used: A1111 writes `TI hashes: "name: <first 12 hex>, …"`. */
+  embeddings?: readonly { name: string; sha256: string }[];
 }
 
 /** A1111 `quote`: values with separators are written as JSON strings. */
@@ -56,6 +58,7 @@ export function formatInfotext(p: InfotextParameters): string {
     ['Model', p.model],
     ['Denoising strength', p.strength],
     ['Lora hashes', p.loras?.map((l) => `${l.name}: ${l.sha256.slice(0, 12)}`).join(', ')],
+    ['TI hashes', p.embeddings?.map((e) => `${e.name}: ${e.sha256.slice(0, 12)}`).join(', ')],
   ];
   const line = fields
     .filter(([, value]) => value !== undefined && value !== '')

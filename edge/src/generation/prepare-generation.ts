@@ -27,6 +27,8 @@ export interface PreparedPrompt {
   tokenCount: number;
   /** The second tokenizer's count, when the model has one. */
   tokenCount2?: number;
+  /** Textual-inversion embeddings the prompt names, in order of first use. */
+  embeddings: string[];
 }
 
 export interface PreparedImage {
@@ -57,6 +59,8 @@ export interface PreparedGeneration {
   tokenLimit: number;
   /** LoRAs merged in, in name order; absent or empty for the base model (jobs queued before LoRAs). */
   loras?: PreparedLora[];
+  /** Textual-inversion embeddings either prompt used (for the infotext; the revision covers them). */
+  embeddings?: { name: string; sha256: string }[];
 }
 
 export interface Prepared {
@@ -163,8 +167,13 @@ function tokenizePrompt(model: ServedModel, text: string, field: string): Prepar
   const known = tokenizedPrompts.recall(memoryKey, Number.POSITIVE_INFINITY);
   if (known) return known;
   try {
-    const { chunks, tokenCount } = tokenizeWeighted(model.tokenizer(), text, { field });
-    const second = model.tokenizer2 && tokenizeWeighted(model.tokenizer2(), text, { field });
+    const { chunks, tokenCount, embeddings } = tokenizeWeighted(model.tokenizer(), text, {
+      field,
+      embeddings: model.embeddingLookup(0),
+    });
+    const second =
+      model.tokenizer2 &&
+      tokenizeWeighted(model.tokenizer2(), text, { field, embeddings: model.embeddingLookup(1) });
     if (second && second.chunks.length !== chunks.length) {
       // Both of SDXL's tokenizers share one vocabulary, so this means a misconfigured model folder.
       throw new ApiError(
@@ -177,6 +186,7 @@ function tokenizePrompt(model: ServedModel, text: string, field: string): Prepar
       text,
       chunks,
       tokenCount,
+      embeddings,
       ...(second && { chunks2: second.chunks, tokenCount2: second.tokenCount }),
     });
     tokenizedPrompts.learn(memoryKey, prompt);
@@ -185,6 +195,14 @@ function tokenizePrompt(model: ServedModel, text: string, field: string): Prepar
     if (error instanceof PromptError) throw promptRefusal(error, field);
     throw error;
   }
+}
+
+function usedEmbeddings(model: ServedModel, prompts: PreparedPrompt[]) {
+  const names = new Set(prompts.flatMap((p) => p.embeddings));
+  const used = model.embeddings
+    .filter((e) => names.has(e.name))
+    .map(({ name, sha256 }) => ({ name, sha256 }));
+  return used.length > 0 ? { embeddings: used } : {};
 }
 
 function randomSeed(): number {
@@ -250,6 +268,7 @@ export async function prepareGeneration(config: EdgeConfig, request: GenerationR
     strength,
     tokenLimit: LIMITS.maxPromptChunks * (model.tokenizer().maxLength - 2),
     ...(loras.length > 0 && { loras }),
+    ...usedEmbeddings(model, [prompt, negativePrompt]),
   };
   const images = await Promise.all(
     Array.from({ length: request.n }, async (_, i) => ({

@@ -1,6 +1,7 @@
 // The models this edge serves: each configured model joined with its compiled tokenizer and its
 // revision from edge/generated/models.ts (npm run build:tokenizers). A tokenizer is decoded on
 // first use and kept for the isolate's life (under a millisecond; SD-NOTES §6.1 on cold starts).
+import { type EmbeddingLookup, embeddingLookup } from '@latent-edge/shared/prompt/prompt-embeddings';
 import type { ClipTokenizer } from '@latent-edge/shared/tokenizer/clip-tokenizer';
 import { loadCompiledTokenizer } from '@latent-edge/shared/tokenizer/compiled-tokenizer';
 import { COMPILED_MODELS } from '../../generated/models.ts';
@@ -15,17 +16,41 @@ export interface ServedLora {
   textEncoder: boolean;
 }
 
+export interface ServedEmbedding {
+  name: string;
+  sha256: string;
+  /** Prompt tokens it takes. */
+  vectors: number;
+  /** Width of its (first text encoder's) vectors. */
+  width: number;
+}
+
 export interface ServedModel {
   config: ModelConfig;
   revision: string;
   /** The LoRA files in the model folder's loras/, as compiled at build time. */
   loras: readonly ServedLora[];
+  /** The textual-inversion embeddings in the model folder's embeddings/, in name order. */
+  embeddings: readonly ServedEmbedding[];
   tokenizer(): ClipTokenizer;
   /** The second text encoder's tokenizer (SDXL), when the model has one. */
   tokenizer2?: () => ClipTokenizer;
+  /** Finds the embeddings' names in prompt tokens, per tokenizer (index 1: SDXL's second). */
+  embeddingLookup(encoder: 0 | 1): EmbeddingLookup;
 }
 
 const tokenizers = new Map<string, ClipTokenizer>();
+
+const lookups = new Map<string, EmbeddingLookup>();
+
+function cachedLookup(key: string, tokenizer: ClipTokenizer, embeddings: readonly ServedEmbedding[]) {
+  let lookup = lookups.get(key);
+  if (!lookup) {
+    lookup = embeddingLookup(tokenizer, embeddings);
+    lookups.set(key, lookup);
+  }
+  return lookup;
+}
 
 function cachedTokenizer(key: string, blob: ArrayBuffer): ClipTokenizer {
   let tokenizer = tokenizers.get(key);
@@ -54,12 +79,22 @@ export function servedModels(config: EdgeConfig): ServedModel[] {
       );
     }
     const blob2 = compiled.tokenizer2;
+    const embeddings = compiled.embeddings ?? [];
+    const tokenizer = () => cachedTokenizer(model.id, compiled.tokenizer);
+    const tokenizer2 = blob2 ? () => cachedTokenizer(`${model.id}#2`, blob2) : undefined;
     return {
       config: model,
       revision: model.revision ?? compiled.revision,
       loras: compiled.loras ?? [],
-      tokenizer: () => cachedTokenizer(model.id, compiled.tokenizer),
-      tokenizer2: blob2 ? () => cachedTokenizer(`${model.id}#2`, blob2) : undefined,
+      embeddings,
+      tokenizer,
+      tokenizer2,
+      embeddingLookup: (encoder) =>
+        cachedLookup(
+          `${model.id}#${encoder}`,
+          encoder === 1 && tokenizer2 ? tokenizer2() : tokenizer(),
+          embeddings,
+        ),
     };
   });
 }

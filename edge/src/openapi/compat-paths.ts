@@ -68,6 +68,29 @@ export function compatPaths(examples: RequestExamples): Record<string, PathItem>
         responses: { '200': jsonResponse('The served models as checkpoints.', 'A1111Models') },
       }),
     },
+    '/sdapi/v1/embeddings': {
+      get: withApiKey({
+        operationId: 'a1111Embeddings',
+        tags: ['AUTOMATIC1111-compatible'],
+        summary: "List a model's textual-inversion embeddings",
+        description:
+          'The embeddings of the default model, or of `?model=<id>`: write a name in a prompt and its vectors take its place. They belong to a model: its revision covers them.',
+        security: BEARER_OR_BASIC,
+        parameters: [
+          {
+            name: 'model',
+            in: 'query',
+            required: false,
+            schema: { type: 'string' },
+            description: 'A model id from GET /v1/models; the default model when absent.',
+          },
+        ],
+        responses: {
+          '200': jsonResponse('The embeddings.', 'A1111Embeddings'),
+          '400': responseRef('InvalidRequest'),
+        },
+      }),
+    },
     '/sdapi/v1/loras': {
       get: withApiKey({
         operationId: 'a1111Loras',

@@ -62,6 +62,22 @@ export const A1111Loras = z.array(
   }),
 );
 
+export const A1111Embeddings = z.strictObject({
+  loaded: z.record(
+    z.string(),
+    z.strictObject({
+      step: z.null(),
+      sd_checkpoint: z.null(),
+      sd_checkpoint_name: z.string().describe('The model it belongs to.'),
+      shape: z.int().describe('Width of each vector (768 for SD 1.x, the first encoder for SDXL).'),
+      vectors: z.int().describe('Prompt tokens it takes.'),
+    }),
+  ),
+  skipped: z
+    .record(z.string(), z.never())
+    .describe('Always empty: a file the worker cannot serve stops its start.'),
+});
+
 export const DiscordInteractionResponse = z
   .looseObject({ type: z.int(), data: z.looseObject({}).optional() })
   .describe('PONG (1) to a PING; otherwise a deferred (5, 6) or immediate (4, 7) response.');

@@ -8,6 +8,7 @@ import { ImagesRequest } from '../routes/images.ts';
 import { OpenAiImageRequest } from '../routes/openai.ts';
 import { TokenizeRequest } from '../routes/tokenize.ts';
 import {
+  A1111Embeddings,
   A1111Loras,
   A1111Models,
   A1111Samplers,
@@ -57,6 +58,7 @@ function schemas() {
       OpenAiImagesResponse,
       Txt2ImgResponse,
       A1111Samplers,
+      A1111Embeddings,
       A1111Loras,
       A1111Models,
       DiscordInteractionResponse,

@@ -148,6 +148,15 @@ export const ModelList = z.strictObject({
           }),
         )
         .describe("The LoRA files in the model folder's `loras/`."),
+      embeddings: z
+        .array(
+          z.strictObject({
+            name: z.string().describe('Write the name in a prompt; its vectors take its place.'),
+            sha256: z.string().describe("The file's SHA-256 (the model revision covers it)."),
+            vectors: count.describe('Prompt tokens it takes.'),
+          }),
+        )
+        .describe("The textual-inversion embeddings in the model folder's `embeddings/`."),
     }),
   ),
 });
@@ -156,7 +165,13 @@ const TokenChunks = z.array(
   z.strictObject({
     ids: z.array(count).describe('The 77 token ids the text encoder sees, start, end and padding included.'),
     weights: z.array(z.number()).describe('The emphasis weight of each id: `(word:1.5)`, `[word]`.'),
-    tokens: z.array(z.strictObject({ text: z.string(), weight: z.number() })),
+    tokens: z.array(
+      z.strictObject({
+        text: z.string(),
+        weight: z.number(),
+        embedding: z.string().optional().describe('For an embedding vector: the embedding it belongs to.'),
+      }),
+    ),
   }),
 );
 
@@ -172,6 +187,9 @@ export const TokenizeResponse = z.strictObject({
   loras: z
     .array(z.strictObject({ name: z.string(), weight: z.number() }))
     .describe('The `<lora:name:weight>` tags found (and taken out before tokenizing: they cost no tokens).'),
+  embeddings: z
+    .array(z.string())
+    .describe('Textual-inversion embeddings the prompt names: each takes as many tokens as it has vectors.'),
 });
 
 export const WebhookSecret = z.strictObject({

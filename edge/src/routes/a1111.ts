@@ -124,6 +124,7 @@ a1111.post('/txt2img', async (c) => {
       model: g.model,
       modelHash: g.revision.slice(0, 10),
       loras: g.loras,
+      embeddings: g.embeddings,
     }),
   );
   const sampler = A1111_SAMPLERS.find((s) => s.scheduler === g.scheduler)?.name ?? g.scheduler;
@@ -194,6 +195,26 @@ a1111.get('/loras', (c) => {
       metadata: { sha256: l.sha256, model: model.config.id },
     })),
   );
+});
+
+// A1111's GET /sdapi/v1/embeddings (modules/api/api.py `get_embeddings`): the loaded embeddings
+// by name with their vector width (`shape`) and count. Like LoRAs, embeddings belong to a model:
+// the default one, or `?model=`'s.
+a1111.get('/embeddings', (c) => {
+  const model = findModel(c.var.config, c.req.query('model'));
+  const loaded = Object.fromEntries(
+    model.embeddings.map((e) => [
+      e.name,
+      {
+        step: null,
+        sd_checkpoint: null,
+        sd_checkpoint_name: model.config.id,
+        shape: e.width,
+        vectors: e.vectors,
+      },
+    ]),
+  );
+  return c.json({ loaded, skipped: {} });
 });
 
 a1111.get('/sd-models', (c) =>

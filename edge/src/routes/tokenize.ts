@@ -2,6 +2,7 @@
 // A1111 emphasis weights, 75-token chunks, counts, and each token's text, for each text encoder;
 // `<lora:…>` tags are taken out first (they cost no tokens) and listed, checked against the model.
 import { tokenizeWeighted } from '@latent-edge/shared/prompt/prompt-chunks';
+import { firstEmbeddingId, sortEmbeddings } from '@latent-edge/shared/prompt/prompt-embeddings';
 import { PromptError } from '@latent-edge/shared/prompt/prompt-errors';
 import { LIMITS } from '@latent-edge/shared/protocol/limits';
 import type { ClipTokenizer } from '@latent-edge/shared/tokenizer/clip-tokenizer';
@@ -11,7 +12,7 @@ import { SMALL_BODY_BYTES } from '../config/edge-config.ts';
 import type { AppEnv } from '../env.ts';
 import { chooseLoras } from '../generation/lora-choices.ts';
 import { readLoraTags } from '../generation/prepare-generation.ts';
-import { findModel } from '../generation/served-models.ts';
+import { findModel, type ServedModel } from '../generation/served-models.ts';
 import { ApiError } from '../http/api-error.ts';
 import { readJson } from '../http/read-json.ts';
 
@@ -23,10 +24,15 @@ export const TokenizeRequest = z.strictObject({
 });
 
 /** One tokenizer's view of the prompt: its chunks, each with ids, weights and token texts. */
-function report(tokenizer: ClipTokenizer, prompt: string) {
+function report(model: ServedModel, encoder: 0 | 1, prompt: string) {
+  const tokenizer = encoder === 1 && model.tokenizer2 ? model.tokenizer2() : model.tokenizer();
+  const vectorNames = embeddingIdNames(tokenizer, model.embeddings);
   let result: ReturnType<typeof tokenizeWeighted>;
   try {
-    result = tokenizeWeighted(tokenizer, prompt, { field: 'prompt' });
+    result = tokenizeWeighted(tokenizer, prompt, {
+      field: 'prompt',
+      embeddings: model.embeddingLookup(encoder),
+    });
   } catch (error) {
     if (error instanceof PromptError)
       throw new ApiError(400, 'invalid_request', error.message, { field: 'prompt' });
@@ -41,9 +47,25 @@ function report(tokenizer: ClipTokenizer, prompt: string) {
       tokens: chunk.ids
         .map((id, i) => ({ id, i }))
         .filter(({ id, i }) => i > 0 && !special.has(id))
-        .map(({ id, i }) => ({ text: tokenizer.idToToken(id) ?? '', weight: chunk.weights[i] })),
+        .map(({ id, i }) => ({
+          text: tokenizer.idToToken(id) ?? vectorNames.get(id) ?? '',
+          weight: chunk.weights[i],
+          ...(vectorNames.has(id) && { embedding: vectorNames.get(id) }),
+        })),
     })),
+    embeddings: result.embeddings,
   };
+}
+
+/** Embedding vector id → the embedding's name (ids past the vocabulary, in name order). */
+function embeddingIdNames(
+  tokenizer: ClipTokenizer,
+  embeddings: ServedModel['embeddings'],
+): Map<number, string> {
+  const names = new Map<number, string>();
+  let id = firstEmbeddingId(tokenizer);
+  for (const e of sortEmbeddings(embeddings)) for (let i = 0; i < e.vectors; i++) names.set(id++, e.name);
+  return names;
 }
 
 tokenize.post('/', async (c) => {
@@ -52,9 +74,9 @@ tokenize.post('/', async (c) => {
   const tokenizer = model.tokenizer();
   const { text, loras: tags } = readLoraTags(request.prompt, 'prompt');
   const loras = chooseLoras(model, [], tags);
-  const first = report(tokenizer, text);
+  const first = report(model, 0, text);
   // SDXL's second encoder has its own tokenizer (OpenCLIP's pad id), so its ids differ.
-  const second = model.tokenizer2 && report(model.tokenizer2(), text);
+  const second = model.tokenizer2 && report(model, 1, text);
   return c.json({
     model: model.config.id,
     revision: model.revision,
@@ -63,6 +85,7 @@ tokenize.post('/', async (c) => {
     truncated: false,
     chunks: first.chunks,
     loras: loras.map(({ name, weight }) => ({ name, weight })),
+    embeddings: first.embeddings,
     ...(second && { token_count_2: second.count, chunks_2: second.chunks }),
   });
 });

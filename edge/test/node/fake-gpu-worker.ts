@@ -82,6 +82,8 @@ export interface ReceivedJob {
   scheduler: string;
   guidance_scale: number;
   preview_every: number;
+  /** The ids per chunk, as sent (absent when the job carried the prompt's embeddings instead). */
+  prompt_chunks?: number[][];
   /** The second text encoder's ids per chunk (SDXL), as sent. */
   prompt_chunks_2?: number[][];
   /** Whether the job carried cached embeddings for the prompt / negative prompt. */
@@ -167,6 +169,7 @@ async function generate(request: Request, host: string): Promise<Response> {
     scheduler: job.scheduler,
     guidance_scale: job.guidance_scale,
     preview_every: job.preview_every,
+    prompt_chunks: job.prompt.chunks?.map((c) => c.ids),
     prompt_chunks_2: job.prompt.chunks_2?.map((c) => c.ids),
     prompt_embedding: job.prompt.embedding !== undefined,
     negative_prompt_embedding: job.negative_prompt.embedding !== undefined,
