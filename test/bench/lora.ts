@@ -4,6 +4,7 @@
 //   2. build: the set merged and its sessions created (`LoraVariants.acquire`, a cold cache):
 //      reading the graphs, the merge, the session creation;
 //   3. hit: the same set asked again (in any order), from the cache;
+//   3b. pause: the longest the event loop was blocked during the build (other jobs' steps wait that long);
 //   4. memory: the process's resident set before and after building, and the patched bytes.
 // Models: the bundled tiny-sd with the committed random kohya LoRA (every Linear and 3×3 conv,
 // rank 4), and each full-size folder under FULL_MODELS_DIR named by BENCH_LORA_FULL (default
@@ -21,6 +22,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { openLoraLibrary } from '../../gpu-worker/src/lora/lora-library.ts';
 import { type LoraTargetGraph, readTargetGraph } from '../../gpu-worker/src/lora/lora-session.ts';
 import { type LoraChoice, LoraVariants } from '../../gpu-worker/src/lora/lora-variants.ts';
@@ -43,6 +45,7 @@ interface Row {
   plainMs: number;
   buildMs: number;
   hitUs: number;
+  pauseMs: number;
   rssGrowthMb: number;
   patchedMb: number;
 }
@@ -110,9 +113,12 @@ async function measure(name: string, dir: string, loraName: string, bytes: Uint8
     const before = rssMb();
     const variants = new LoraVariants(base, library, settings, Number.POSITIVE_INFINITY);
     const choice: LoraChoice[] = [{ entry, weight: 0.8 }];
+    const loop = monitorEventLoopDelay({ resolution: 5 });
+    loop.enable();
     const started = now();
     const lease = await variants.acquire(choice);
     const buildMs = now() - started;
+    loop.disable();
     global.gc?.();
     const after = rssMb();
     const hits: number[] = [];
@@ -128,6 +134,7 @@ async function measure(name: string, dir: string, loraName: string, bytes: Uint8
       plainMs: median(plain),
       buildMs,
       hitUs: median(hits),
+      pauseMs: loop.max / 1e6,
       rssGrowthMb: after - before,
       patchedMb: variants.cachedBytes / 2 ** 20,
     };
@@ -182,12 +189,12 @@ export async function run(): Promise<void> {
   }
   console.log(`machine: ${machine()}; load ${formatLoad()}; intra-op threads ${threads}`);
   console.log(
-    '| model | LoRA | plain session load (same graphs) | LoRA set build (cold) | cache hit | RSS growth per set | counted against LORA_CACHE_MB |',
+    '| model | LoRA | plain session load (same graphs) | LoRA set build (cold) | cache hit | longest event-loop pause in the build | RSS growth per set | counted against LORA_CACHE_MB |',
   );
-  console.log('|---|---|---:|---:|---:|---:|---:|');
+  console.log('|---|---|---:|---:|---:|---:|---:|---:|');
   for (const r of rows) {
     console.log(
-      `| ${r.name} | ${r.lora} | ${fmtMs(r.plainMs)} | ${fmtMs(r.buildMs)} (${(r.buildMs / r.plainMs).toFixed(1)}×) | ${r.hitUs.toFixed(1)} µs | ${r.rssGrowthMb.toFixed(0)} MB | ${r.patchedMb.toFixed(0)} MB |`,
+      `| ${r.name} | ${r.lora} | ${fmtMs(r.plainMs)} | ${fmtMs(r.buildMs)} (${(r.buildMs / r.plainMs).toFixed(1)}×) | ${r.hitUs.toFixed(1)} µs | ${fmtMs(r.pauseMs)} | ${r.rssGrowthMb.toFixed(0)} MB | ${r.patchedMb.toFixed(0)} MB |`,
     );
   }
 }

@@ -4,6 +4,7 @@
 // written back at the same byte range of a copy (as a list of writes, applied by lora-session.ts).
 // The graph's structure is untouched, so the copy opens as the same model with other numbers. Everything is checked before the first write:
 // a layer whose module the graph lacks or whose shape differs refuses the whole set.
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { float16ToFloat32, float32ToFloat16 } from '../model/float16.ts';
 import { type GraphReader, type GraphWrite, MODEL_FILE } from '../model/graph-file.ts';
 import type { LoraComponent, LoraLayer } from './lora-file.ts';
@@ -38,14 +39,18 @@ function toBytes(init: OnnxInitializer, values: Float32Array): Uint8Array {
   return new Uint8Array(encoded.buffer, encoded.byteOffset, encoded.byteLength);
 }
 
-/** The writes that merge `layers` (those of `component`) into the graph; every check comes first. */
-export function patchGraph(
+/**
+ * The writes that merge `layers` (those of `component`) into the graph; every check comes first.
+ * The arithmetic yields to the event loop after each initializer, so other jobs' UNet steps keep
+ * running while a set is built: a pause lasts one weight's merge, not the whole set's.
+ */
+export async function patchGraph(
   read: GraphReader,
   layout: OnnxGraphLayout,
   weights: ReadonlyMap<string, WeightTarget>,
   component: LoraComponent,
   layers: readonly WeightedLayer[],
-): GraphPatch {
+): Promise<GraphPatch> {
   const byInitializer = new Map<string, { target: WeightTarget; layers: WeightedLayer[] }>();
   for (const entry of layers) {
     if (entry.layer.component !== component) continue;
@@ -82,6 +87,7 @@ export function patchGraph(
     }
     writes.push({ file, offset: init.data.offset, bytes: toBytes(init, values) });
     merged += group.length;
+    await nextTurn();
   }
   return { writes, initializers: writes.length, layers: merged };
 }

@@ -61,7 +61,7 @@ export async function openMergedSession(
   settings: SessionSettings,
 ): Promise<MergedSession> {
   const model = graph.read();
-  const patch = patchGraph(
+  const patch = await patchGraph(
     rangeReader(graph.path, model),
     graph.layout,
     graph.weights,
