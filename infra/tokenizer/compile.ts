@@ -19,7 +19,7 @@ import { pathToFileURL } from 'node:url';
 import { experimental_readRawConfig } from 'wrangler';
 import { parseEmbedding } from '../../gpu-worker/src/embeddings/embedding-file.ts';
 import { parseLora } from '../../gpu-worker/src/lora/lora-file.ts';
-import { readSafetensors } from '../../gpu-worker/src/lora/safetensors.ts';
+import { readSafetensors, type SafetensorsFile } from '../../gpu-worker/src/lora/safetensors.ts';
 import { modelRevision } from '../../gpu-worker/src/model/model-revision.ts';
 import { readTokenizerDir } from '../../shared/src/node/tokenizer-dir.ts';
 import { compileTokenizer } from '../../shared/src/tokenizer/compiled-tokenizer.ts';
@@ -67,46 +67,41 @@ export interface CompiledLora {
   textEncoder: boolean;
 }
 
-/** The model folder's LoRA files, as the gpu-worker names them (its start refuses bad ones). */
+/**
+ * Each `<sub>/*.safetensors` of the model folder in name order (as the gpu-worker reads them):
+ * its base name, SHA-256, and what `describe` reads from the parsed file.
+ */
+function readAddOns<T>(dir: string, sub: string, describe: (file: SafetensorsFile, path: string) => T) {
+  const folder = join(dir, sub);
+  if (!existsSync(folder)) return [];
+  return readdirSync(folder)
+    .filter((name) => name.endsWith('.safetensors'))
+    .sort()
+    .map((file) => {
+      const path = join(folder, file);
+      const bytes = readFileSync(path);
+      return {
+        name: file.slice(0, -'.safetensors'.length),
+        sha256: createHash('sha256').update(bytes).digest('hex'),
+        ...describe(readSafetensors(bytes, path), path),
+      };
+    });
+}
+
+/** The model folder's LoRA files (the gpu-worker's start refuses bad ones). */
 function readLoras(dir: string): CompiledLora[] {
-  const folder = join(dir, 'loras');
-  if (!existsSync(folder)) return [];
-  return readdirSync(folder)
-    .filter((name) => name.endsWith('.safetensors'))
-    .sort()
-    .map((file) => {
-      const path = join(folder, file);
-      const bytes = readFileSync(path);
-      const { layers } = parseLora(readSafetensors(bytes, path), path);
-      return {
-        name: file.slice(0, -'.safetensors'.length),
-        sha256: createHash('sha256').update(bytes).digest('hex'),
-        textEncoder: layers.some((layer) => layer.component !== 'unet'),
-      };
-    });
+  return readAddOns(dir, 'loras', (file, path) => ({
+    textEncoder: parseLora(file, path).layers.some((layer) => layer.component !== 'unet'),
+  }));
 }
 
-/** The folder's textual-inversion embeddings in name order, as the gpu-worker numbers them. */
+/** The folder's textual-inversion embeddings, in name order: the order of their ids. */
 function readEmbeddings(dir: string): CompiledEmbedding[] {
-  const folder = join(dir, 'embeddings');
-  if (!existsSync(folder)) return [];
   const encoders = existsSync(join(dir, 'text_encoder_2')) ? 2 : 1;
-  return readdirSync(folder)
-    .filter((name) => name.endsWith('.safetensors'))
-    .sort()
-    .map((file) => {
-      const path = join(folder, file);
-      const bytes = readFileSync(path);
-      return {
-        name: file.slice(0, -'.safetensors'.length),
-        sha256: createHash('sha256').update(bytes).digest('hex'),
-        ...widthAndVectors(parseEmbedding(readSafetensors(bytes, path), encoders)),
-      };
-    });
-}
-
-function widthAndVectors({ vectors, rows }: ReturnType<typeof parseEmbedding>) {
-  return { vectors, width: rows[0].width };
+  return readAddOns(dir, 'embeddings', (file) => {
+    const { vectors, rows } = parseEmbedding(file, encoders);
+    return { vectors, width: rows[0].width };
+  });
 }
 
 /** A list generated last time (`loras`, `embeddings`), when the model folder is not here to read. */

@@ -16,6 +16,14 @@ import { headerRef } from './response-headers.ts';
 /** AUTOMATIC1111 clients may present the key as a Basic-auth password. */
 const BEARER_OR_BASIC: Operation['security'] = [{ bearerAuth: [] }, { basicAuth: [] }];
 const xCache = { 'X-Cache': headerRef('X-Cache') };
+/** `?model=` on the listing routes: LoRAs and embeddings belong to a model. */
+const MODEL_QUERY = {
+  name: 'model',
+  in: 'query',
+  required: false,
+  schema: { type: 'string' },
+  description: 'A model id from GET /v1/models; the default model when absent.',
+} as const;
 
 export function compatPaths(examples: RequestExamples): Record<string, PathItem> {
   return {
@@ -76,15 +84,7 @@ export function compatPaths(examples: RequestExamples): Record<string, PathItem>
         description:
           'The embeddings of the default model, or of `?model=<id>`: write a name in a prompt and its vectors take its place. They belong to a model: its revision covers them.',
         security: BEARER_OR_BASIC,
-        parameters: [
-          {
-            name: 'model',
-            in: 'query',
-            required: false,
-            schema: { type: 'string' },
-            description: 'A model id from GET /v1/models; the default model when absent.',
-          },
-        ],
+        parameters: [MODEL_QUERY],
         responses: {
           '200': jsonResponse('The embeddings.', 'A1111Embeddings'),
           '400': responseRef('InvalidRequest'),
@@ -99,15 +99,7 @@ export function compatPaths(examples: RequestExamples): Record<string, PathItem>
         description:
           'The LoRA files of the default model, or of `?model=<id>`: write one as `<lora:name:weight>` in a prompt. Unlike A1111, LoRAs belong to a model (a LoRA for another architecture cannot apply).',
         security: BEARER_OR_BASIC,
-        parameters: [
-          {
-            name: 'model',
-            in: 'query',
-            required: false,
-            schema: { type: 'string' },
-            description: 'A model id from GET /v1/models; the default model when absent.',
-          },
-        ],
+        parameters: [MODEL_QUERY],
         responses: { '200': jsonResponse('The LoRAs.', 'A1111Loras'), '400': responseRef('InvalidRequest') },
       }),
     },

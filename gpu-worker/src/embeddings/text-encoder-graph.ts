@@ -3,7 +3,7 @@
 // (token-embedding.ts). The changed bytes are derived again whenever asked for (a LoRA merge
 // into the text encoder starts from them) rather than kept: a full-size encoder is hundreds of MB.
 import { readFileSync } from 'node:fs';
-import { readGraphLayout } from '../lora/onnx-initializers.ts';
+import { externalFilesOf, readGraphLayout } from '../lora/onnx-initializers.ts';
 import { openGraphCopy, rangeReader } from '../model/graph-file.ts';
 import { ModelFolderError } from '../model/model-folder.ts';
 import { createSession, type OpenedSession, type SessionSettings } from '../model/onnx-session.ts';
@@ -45,11 +45,7 @@ export function textEncoderGraph(
     at += e.rows[encoder].values.length;
   }
   const layout = readGraphLayout(readFileSync(path));
-  const externalFiles = [
-    ...new Set(
-      [...layout.initializers.values()].flatMap((i) => (i.data.location === 'external' ? [i.data.file] : [])),
-    ),
-  ];
+  const externalFiles = externalFilesOf(layout);
   const extend = () => {
     const file = readFileSync(path);
     try {
@@ -60,13 +56,20 @@ export function textEncoderGraph(
       throw new ModelFolderError(`${path} cannot take the embeddings (${widths}): ${error.message}`);
     }
   };
-  const { toGraphId } = extend();
+  // Built once here for the id mapping and kept for the first open (the model's own session),
+  // so a start derives the changed bytes once.
+  const first = extend();
+  let unopened: Uint8Array | undefined = first.model;
   const label = `${path} with ${count} embedding vectors`;
   return {
     path,
     read: () => extend().model,
-    toGraphId,
+    toGraphId: first.toGraphId,
     idLimit: vocabSize + count,
-    open: (settings) => openGraphCopy(path, extend().model, externalFiles, [], settings, label),
+    open: (settings) => {
+      const model = unopened ?? extend().model;
+      unopened = undefined;
+      return openGraphCopy(path, model, externalFiles, [], settings, label);
+    },
   };
 }

@@ -9,7 +9,7 @@ import { MODEL_FILE, openGraphCopy, rangeReader } from '../model/graph-file.ts';
 import type { SessionSettings } from '../model/onnx-session.ts';
 import type { LoraComponent } from './lora-file.ts';
 import { patchGraph, type WeightedLayer } from './lora-graph.ts';
-import { type OnnxGraphLayout, readGraphLayout } from './onnx-initializers.ts';
+import { externalFilesOf, type OnnxGraphLayout, readGraphLayout } from './onnx-initializers.ts';
 import { type DeclaredWeightMap, type WeightTarget, weightMap } from './weight-map.ts';
 
 /** One graph a LoRA can change: its path, layout and module → initializer map. */
@@ -34,16 +34,12 @@ export function readTargetGraph(
   const declared = existsSync(declaredPath)
     ? (JSON.parse(readFileSync(declaredPath, 'utf8')) as DeclaredWeightMap)
     : {};
-  const externalFiles = new Set<string>();
-  for (const init of layout.initializers.values()) {
-    if (init.data.location === 'external') externalFiles.add(init.data.file);
-  }
   return {
     component,
     path,
     layout,
     weights: weightMap(layout, declared),
-    externalFiles: [...externalFiles],
+    externalFiles: externalFilesOf(layout),
     read,
   };
 }

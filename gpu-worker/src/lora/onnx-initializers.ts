@@ -187,6 +187,15 @@ function readNode(bytes: Uint8Array, start: number, end: number): OnnxNode {
 }
 
 /** The initializers and nodes of a serialized ModelProto's main graph. */
+/** The external data files the graph's initializers name (none for a graph under 2 GB). */
+export function externalFilesOf(layout: OnnxGraphLayout): string[] {
+  const files = new Set<string>();
+  for (const init of layout.initializers.values()) {
+    if (init.data.location === 'external') files.add(init.data.file);
+  }
+  return [...files];
+}
+
 export function readGraphLayout(model: Uint8Array): OnnxGraphLayout {
   const initializers = new Map<string, OnnxInitializer>();
   const nodes: OnnxNode[] = [];
