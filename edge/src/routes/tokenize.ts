@@ -2,10 +2,8 @@
 // A1111 emphasis weights, 75-token chunks, counts, and each token's text, for each text encoder;
 // `<lora:…>` tags are taken out first (they cost no tokens) and listed, checked against the model.
 import { tokenizeWeighted } from '@latent-edge/shared/prompt/prompt-chunks';
-import { firstEmbeddingId, sortEmbeddings } from '@latent-edge/shared/prompt/prompt-embeddings';
 import { PromptError } from '@latent-edge/shared/prompt/prompt-errors';
 import { LIMITS } from '@latent-edge/shared/protocol/limits';
-import type { ClipTokenizer } from '@latent-edge/shared/tokenizer/clip-tokenizer';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { SMALL_BODY_BYTES } from '../config/edge-config.ts';
@@ -26,12 +24,12 @@ export const TokenizeRequest = z.strictObject({
 /** One tokenizer's view of the prompt: its chunks, each with ids, weights and token texts. */
 function report(model: ServedModel, encoder: 0 | 1, prompt: string) {
   const tokenizer = encoder === 1 && model.tokenizer2 ? model.tokenizer2() : model.tokenizer();
-  const vectorNames = embeddingIdNames(tokenizer, model.embeddings);
+  const embeddings = model.embeddingLookup(encoder);
   let result: ReturnType<typeof tokenizeWeighted>;
   try {
     result = tokenizeWeighted(tokenizer, prompt, {
       field: 'prompt',
-      embeddings: model.embeddingLookup(encoder),
+      embeddings,
     });
   } catch (error) {
     if (error instanceof PromptError)
@@ -48,24 +46,13 @@ function report(model: ServedModel, encoder: 0 | 1, prompt: string) {
         .map((id, i) => ({ id, i }))
         .filter(({ id, i }) => i > 0 && !special.has(id))
         .map(({ id, i }) => ({
-          text: tokenizer.idToToken(id) ?? vectorNames.get(id) ?? '',
+          text: tokenizer.idToToken(id) ?? embeddings.nameOf(id) ?? '',
           weight: chunk.weights[i],
-          ...(vectorNames.has(id) && { embedding: vectorNames.get(id) }),
+          ...(embeddings.nameOf(id) !== undefined && { embedding: embeddings.nameOf(id) }),
         })),
     })),
     embeddings: result.embeddings,
   };
-}
-
-/** Embedding vector id → the embedding's name (ids past the vocabulary, in name order). */
-function embeddingIdNames(
-  tokenizer: ClipTokenizer,
-  embeddings: ServedModel['embeddings'],
-): Map<number, string> {
-  const names = new Map<number, string>();
-  let id = firstEmbeddingId(tokenizer);
-  for (const e of sortEmbeddings(embeddings)) for (let i = 0; i < e.vectors; i++) names.set(id++, e.name);
-  return names;
 }
 
 tokenize.post('/', async (c) => {

@@ -29,6 +29,8 @@ export interface EmbeddingMatch {
 export interface EmbeddingLookup {
   /** The embedding whose name starts at `tokens[position]`, or undefined. */
   find(tokens: readonly number[], position: number): EmbeddingMatch | undefined;
+  /** The embedding a vector id belongs to, or undefined for a vocabulary id. */
+  nameOf(id: number): string | undefined;
 }
 
 /** The first id after the vocabulary: CLIP vocabularies end with EOS. */
@@ -46,10 +48,12 @@ export function embeddingLookup(
   embeddings: readonly PromptEmbedding[],
 ): EmbeddingLookup {
   const byFirstToken = new Map<number, { name: number[]; match: EmbeddingMatch }[]>();
+  const names = new Map<number, string>();
   let next = firstEmbeddingId(tokenizer);
   for (const embedding of sortEmbeddings(embeddings)) {
     const ids = Array.from({ length: embedding.vectors }, (_, i) => next + i);
     next += embedding.vectors;
+    for (const id of ids) names.set(id, embedding.name);
     const name = tokenizer.encode(embedding.name);
     if (name.length === 0) continue; // a name of spaces or punctuation the tokenizer drops: never matches
     const candidates = byFirstToken.get(name[0]) ?? [];
@@ -64,5 +68,6 @@ export function embeddingLookup(
       }
       return undefined;
     },
+    nameOf: (id) => names.get(id),
   };
 }
