@@ -36,6 +36,8 @@ export interface InfotextParameters {
   model: string;
   modelHash?: string;
   strength?: number;
+  /** Inpainting: the mask blur (A1111 writes it for every masked img2img). */
+  maskBlur?: number;
   /** LoRAs merged in: A1111 writes `Lora hashes: "name: <first 12 hex of the file's SHA-256>, …"`. */
   loras?: readonly { name: string; sha256: string }[];
   /** Textual-inversion embeddings used: A1111 writes `TI hashes: "name: <first 12 hex>, …"`. */
@@ -57,6 +59,7 @@ export function formatInfotext(p: InfotextParameters): string {
     ['Model hash', p.modelHash],
     ['Model', p.model],
     ['Denoising strength', p.strength],
+    ['Mask blur', p.maskBlur],
     ['Lora hashes', p.loras?.map((l) => `${l.name}: ${l.sha256.slice(0, 12)}`).join(', ')],
     ['TI hashes', p.embeddings?.map((e) => `${e.name}: ${e.sha256.slice(0, 12)}`).join(', ')],
   ];

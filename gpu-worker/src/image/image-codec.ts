@@ -35,8 +35,16 @@ export async function encodeImage(
   }
 }
 
+/** An image part sharp cannot read; `field` names the request field it came in. */
 export class ImageDecodeError extends Error {
   override name = 'ImageDecodeError';
+
+  constructor(
+    message: string,
+    readonly field = 'init_image',
+  ) {
+    super(message);
+  }
 }
 
 /** Decodes any image sharp reads, resized (cover, centred) to width × height, as RGB bytes. */

@@ -45,6 +45,40 @@ export interface DenoisingImage {
   readonly width: number;
   /** The latest x0 estimate (what LCM decodes, and what previews show). */
   denoised?: Float32Array;
+  /** Inpainting: the area outside the mask, put back after every step. */
+  readonly inpaint?: InpaintLatents;
+}
+
+export interface InpaintLatents {
+  /** [h × w] latent mask, 1 = repaint (inpaint/latent-mask.ts). */
+  mask: Float32Array;
+  /** The init image's scaled latent, and the noise that brought it to the first timestep. */
+  clean: Float32Array;
+  noise: Float32Array;
+  /** For the paste-back after decoding (inpaint/paste-back.ts): init RGB and pixel mask. */
+  initRgb: Uint8Array;
+  pixelMask: Float32Array;
+}
+
+/**
+ * diffusers' inpainting for UNets without mask inputs: after each step, the latents outside the
+ * mask become the init latent noised to the level the next step expects (the clean latent after
+ * the last), so only the masked area is ever denoised from the prompt.
+ */
+export function keepUnmasked(img: DenoisingImage): void {
+  const { inpaint, scheduler, stepIndex } = img;
+  if (!inpaint) return;
+  const kept =
+    stepIndex < scheduler.timesteps.length
+      ? scheduler.addNoise(inpaint.clean, inpaint.noise, stepIndex)
+      : inpaint.clean;
+  const area = inpaint.mask.length;
+  // A new array: a scheduler may hold on to the one its step returned.
+  const latents = Float32Array.from(img.latents);
+  for (let i = 0; i < latents.length; i++) {
+    if (inpaint.mask[i % area] === 0) latents[i] = kept[i];
+  }
+  img.latents = latents;
 }
 
 export function isFinished(image: DenoisingImage): boolean {
@@ -145,5 +179,6 @@ export async function denoiseStep(
     img.latents = prevSample;
     img.denoised = denoised;
     img.stepIndex++;
+    keepUnmasked(img);
   }
 }

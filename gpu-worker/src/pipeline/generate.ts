@@ -6,13 +6,24 @@ import type { OutputFormat } from '@latent-edge/shared/protocol/generation-reque
 import type { SchedulerName } from '@latent-edge/shared/scheduler-names';
 import { CONTENT_TYPES, decodeImage, encodeImage } from '../image/image-codec.ts';
 import { decodedToRgb, rgbToPlanes } from '../image/pixels.ts';
+import { latentMask, repaintsAnything } from '../inpaint/latent-mask.ts';
+import { type MaskOptions, readMask } from '../inpaint/mask-image.ts';
+import { fillMasked, type MaskedContent, replaceMaskedLatent } from '../inpaint/masked-content.ts';
+import { pasteBack } from '../inpaint/paste-back.ts';
 import type { DiffusionModel } from '../model/diffusion-model.ts';
 import { TorchGenerator } from '../noise/torch-generator.ts';
 import { createScheduler } from '../schedulers/registry.ts';
-import { type DenoisingImage, denoiseStep, HiddenStateBatch, isFinished } from './denoise.ts';
+import { RequestError } from './check-request.ts';
+import {
+  type DenoisingImage,
+  denoiseStep,
+  HiddenStateBatch,
+  type InpaintLatents,
+  isFinished,
+} from './denoise.ts';
 import { type EncodedPrompts, encodePrompts, type PromptSource } from './encode-prompt.ts';
 import { guidanceScaleEmbedding, usesGuidance } from './guidance.ts';
-import { img2imgLatents, initialLatents } from './prepare-latents.ts';
+import { img2imgStart, initialLatents } from './prepare-latents.ts';
 import { sizeConditioning } from './size-conditioning.ts';
 import { TextEncoderCache } from './text-encoder-cache.ts';
 
@@ -31,6 +42,8 @@ export interface GenerateRequest {
   /** img2img: the init image file (PNG/JPEG/WebP) and how much of it to repaint. */
   initImage?: Uint8Array;
   strength?: number;
+  /** Inpainting: repaint only where the mask says (needs an init image). */
+  inpaint?: InpaintRequest;
   /** Prompt text for the PNG's A1111 `parameters` chunk (the pipeline itself sees only ids). */
   promptText?: string;
   negativePromptText?: string;
@@ -39,6 +52,13 @@ export interface GenerateRequest {
   onStep?: (step: number, total: number) => void;
   /** Send a preview frame every this many steps to the job's listeners (0 or absent: none). */
   previewEvery?: number;
+}
+
+export interface InpaintRequest extends MaskOptions {
+  /** The mask file (PNG/JPEG/WebP), or the init image itself when its alpha is the mask. */
+  mask: Uint8Array;
+  /** What the masked area starts from; `original` when absent. */
+  maskedContent?: MaskedContent;
 }
 
 export interface GeneratedImage {
@@ -134,13 +154,15 @@ export async function prepareImages(
     ? guidanceScaleEmbedding(request.guidanceScale, spec.timestepCondDim)
     : undefined;
   const timeIds = spec.timeIdsSize ? sizeConditioning(request.width, request.height) : undefined;
-  const encodedInit = request.initImage
+  const init = request.initImage
+    ? await decodeImage(request.initImage, request.width, request.height)
+    : undefined;
+  const masks = init && request.inpaint ? await readMasks(request, request.inpaint) : undefined;
+  const content = request.inpaint?.maskedContent ?? 'original';
+  const encodeRgb = init && masks && content === 'fill' ? fillMasked(init, masks.pixel) : init;
+  const encodedInit = encodeRgb
     ? await model.encodeImage(
-        rgbToPlanes(
-          await decodeImage(request.initImage, request.width, request.height),
-          request.width,
-          request.height,
-        ),
+        rgbToPlanes(encodeRgb, request.width, request.height),
         request.height,
         request.width,
       )
@@ -150,9 +172,37 @@ export async function prepareImages(
     const scheduler = createScheduler(request.scheduler, model.schedulerConfig, request.steps, {
       strength: encodedInit ? request.strength : undefined,
     });
-    const latents = encodedInit
-      ? img2imgLatents(generator, scheduler, encodedInit, folder.vaeScalingFactor, latentShape)
-      : initialLatents(generator, scheduler, latentShape);
+    let latents: Float32Array;
+    let inpaint: InpaintLatents | undefined;
+    if (encodedInit && init && masks) {
+      const replace =
+        content === 'latent_noise'
+          ? (clean: Float32Array) =>
+              replaceMaskedLatent(clean, masks.latent, spec.latentChannels, generator.randn(latentShape))
+          : content === 'latent_nothing'
+            ? (clean: Float32Array) => replaceMaskedLatent(clean, masks.latent, spec.latentChannels, 0)
+            : undefined;
+      const start = img2imgStart(
+        generator,
+        scheduler,
+        encodedInit,
+        folder.vaeScalingFactor,
+        latentShape,
+        replace,
+      );
+      latents = start.latents;
+      inpaint = {
+        mask: masks.latent,
+        clean: start.clean,
+        noise: start.noise,
+        initRgb: init,
+        pixelMask: masks.pixel,
+      };
+    } else if (encodedInit) {
+      latents = img2imgStart(generator, scheduler, encodedInit, folder.vaeScalingFactor, latentShape).latents;
+    } else {
+      latents = initialLatents(generator, scheduler, latentShape);
+    }
     return {
       latents,
       scheduler,
@@ -169,8 +219,24 @@ export async function prepareImages(
       timeIds,
       height,
       width,
+      inpaint,
     };
   });
+}
+
+/** The request's mask at pixel and latent resolution; a mask that repaints nothing is refused. */
+async function readMasks(
+  request: GenerateRequest,
+  inpaint: InpaintRequest,
+): Promise<{ pixel: Float32Array; latent: Float32Array }> {
+  const pixel = await readMask(inpaint.mask, request.width, request.height, inpaint);
+  if (!repaintsAnything(pixel)) {
+    throw new RequestError(
+      'mask',
+      'the mask repaints nothing (no pixel is at least half white, or transparent)',
+    );
+  }
+  return { pixel, latent: latentMask(pixel, request.width, request.height) };
 }
 
 /** Step 4: VAE-decodes each finished image (latents / scaling factor) to RGB bytes. */
@@ -185,7 +251,8 @@ export async function decodeImages(
     const scaled = new Float32Array(image.latents.length);
     for (let i = 0; i < scaled.length; i++) scaled[i] = image.latents[i] / model.folder.vaeScalingFactor;
     const pixels = await model.decodeLatents(scaled, 1, image.height, image.width);
-    decoded.push(decodedToRgb(pixels, request.width, request.height));
+    const rgb = decodedToRgb(pixels, request.width, request.height);
+    decoded.push(image.inpaint ? pasteBack(image.inpaint.initRgb, rgb, image.inpaint.pixelMask) : rgb);
   }
   return decoded;
 }
@@ -232,6 +299,12 @@ function pngText(model: DiffusionModel, request: GenerateRequest, seed: number):
     scheduler: request.scheduler,
     seed,
     strength: request.initImage ? request.strength : undefined,
+    inpaint: request.inpaint && {
+      mask_source: request.inpaint.source,
+      mask_invert: request.inpaint.invert ?? false,
+      mask_blur: request.inpaint.blur ?? 0,
+      masked_content: request.inpaint.maskedContent ?? 'original',
+    },
     loras: model.variant?.loras,
   };
   return {
@@ -247,6 +320,7 @@ function pngText(model: DiffusionModel, request: GenerateRequest, seed: number):
       model: model.id,
       modelHash: model.revision.slice(0, 10),
       strength: request.initImage ? request.strength : undefined,
+      maskBlur: request.inpaint ? (request.inpaint.blur ?? 0) : undefined,
       loras: model.variant?.loras,
     }),
     'latent-edge': JSON.stringify(reproduce),

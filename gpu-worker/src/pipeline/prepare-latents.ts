@@ -25,6 +25,28 @@ export function img2imgLatents(
   scalingFactor: number,
   shape: readonly number[],
 ): Float32Array {
+  return img2imgStart(generator, scheduler, encoded, scalingFactor, shape).latents;
+}
+
+/** img2img's start, with the clean latent and the noise that inpainting re-noises at each step. */
+export interface Img2imgStart {
+  latents: Float32Array;
+  clean: Float32Array;
+  noise: Float32Array;
+}
+
+/**
+ * `replace` changes the clean latent before it is noised (inpainting's latent_noise and
+ * latent_nothing); it draws after the noise, so the unmasked area is noised as img2img's would be.
+ */
+export function img2imgStart(
+  generator: TorchGenerator,
+  scheduler: Scheduler,
+  encoded: EncodedImage,
+  scalingFactor: number,
+  shape: readonly number[],
+  replace?: (clean: Float32Array) => Float32Array,
+): Img2imgStart {
   let latent: Float32Array;
   if ('sample' in encoded) {
     latent = Float32Array.from(encoded.sample);
@@ -39,5 +61,6 @@ export function img2imgLatents(
   }
   for (let i = 0; i < latent.length; i++) latent[i] = Math.fround(latent[i] * scalingFactor);
   const noise = generator.randn(shape);
-  return scheduler.addNoise(latent, noise, scheduler.beginIndex);
+  const start = replace ? replace(latent) : latent;
+  return { latents: scheduler.addNoise(start, noise, scheduler.beginIndex), clean: latent, noise };
 }

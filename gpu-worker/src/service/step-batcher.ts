@@ -6,7 +6,10 @@
 // generator, so its pixels are the same as when it runs alone. A job with LoRAs brings the model
 // with them merged in (same VAE and shapes, other UNet/text-encoder sessions): it is encoded and
 // stepped with that model, and shares UNet calls only with jobs of the same LoRA set.
+
+import { ImageDecodeError } from '../image/image-codec.ts';
 import type { DiffusionModel } from '../model/diffusion-model.ts';
+import { RequestError } from '../pipeline/check-request.ts';
 import { batchKey, type DenoisingImage, denoiseStep, isFinished } from '../pipeline/denoise.ts';
 import {
   decodeImages,
@@ -305,7 +308,11 @@ export class StepBatcher {
     const failure =
       error instanceof ServiceError
         ? error
-        : new ServiceError(500, 'generation_failed', `generation failed: ${(error as Error).message}`);
+        : error instanceof RequestError
+          ? new ServiceError(400, 'invalid_request', error.message, { field: error.field })
+          : error instanceof ImageDecodeError
+            ? new ServiceError(400, 'invalid_request', error.message, { field: error.field })
+            : new ServiceError(500, 'generation_failed', `generation failed: ${(error as Error).message}`);
     job.fail(failure);
     this.metrics.jobs.inc({ model: this.model.id, outcome: failure.code });
   }
