@@ -3,7 +3,7 @@
 // reference implementation: an embedding whose vectors are copies of existing token rows must
 // encode exactly as those tokens do, hidden states and (SDXL) pooled output alike, while every
 // prompt without it encodes as the unchanged model does.
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tokenEmbeddingOf } from '../src/embeddings/token-embedding.ts';
@@ -156,8 +156,13 @@ describe('textual-inversion embeddings', () => {
     const servedLibrary = openLoraLibrary(served);
     const plainSet = new LoraVariants(plain, plainLibrary, settings, 1e9);
     const servedSet = new LoraVariants(served, servedLibrary, settings, 1e9);
-    const a = await plainSet.acquire([{ entry: plainLibrary.entries.get('random')!, weight: 1 }]);
-    const b = await servedSet.acquire([{ entry: servedLibrary.entries.get('random')!, weight: 1 }]);
+    const entryOf = (library: typeof plainLibrary) => {
+      const entry = library.entries.get('random');
+      if (!entry) throw new Error('no random LoRA in the copy');
+      return entry;
+    };
+    const a = await plainSet.acquire([{ entry: entryOf(plainLibrary), weight: 1 }]);
+    const b = await servedSet.acquire([{ entry: entryOf(servedLibrary), weight: 1 }]);
     const [words] = await encodeAll(a.model, 'a red circle');
     const [embedded] = await encodeAll(b.model, 'a shape');
     const [baseWords] = await encodeAll(plain, 'a red circle');

@@ -16,7 +16,7 @@ import { ModelFolderError } from '../src/model/model-folder.ts';
 import { modelRevision } from '../src/model/model-revision.ts';
 import { generate } from '../src/pipeline/generate.ts';
 import { LORA_FIXTURES, modelWithLoras } from './support/lora-folder.ts';
-import { BUNDLED_MODEL, FIXTURES, model, request } from './support/models.ts';
+import { BUNDLED_MODEL, FIXTURES, request } from './support/models.ts';
 import { safetensorsBytes } from './support/safetensors-file.ts';
 
 const randomLora = readFileSync(join(LORA_FIXTURES, 'random-kohya.safetensors'));
