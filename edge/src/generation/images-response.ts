@@ -71,6 +71,12 @@ export function imagesResponse(outcome: GenerationOutcome, baseUrl: string): Ima
       n: g.images.length,
       output_format: g.outputFormat,
       ...(g.strength !== undefined ? { strength: g.strength } : {}),
+      ...(g.inpaint && {
+        mask_source: g.inpaint.source,
+        invert_mask: g.inpaint.invert,
+        mask_blur: g.inpaint.blur,
+        masked_content: g.inpaint.maskedContent,
+      }),
     },
   };
 }

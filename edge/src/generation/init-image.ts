@@ -1,7 +1,10 @@
-// img2img's starting image arrives as base64 inside the JSON body (already checked to be base64
-// by the shared schema). Here: its decoded size limit, and a look at the first bytes so a file
-// that is not PNG, JPEG or WebP is refused at the edge instead of after a trip to a gpu-worker.
+// img2img's starting image and inpainting's mask arrive as base64 inside the JSON body (already
+// checked to be base64 by the shared schema). Here: the decoded size limit, a look at the first
+// bytes so a file that is not PNG, JPEG or WebP is refused at the edge instead of after a trip to
+// a gpu-worker, and the pixel size from the header (image-size), so a mask of another size than
+// its image is refused too.
 import { LIMITS } from '@latent-edge/shared/protocol/limits';
+import { imageSize } from 'image-size';
 import { ApiError } from '../http/api-error.ts';
 
 const SIGNATURES: { name: string; test: (b: Uint8Array) => boolean }[] = [
@@ -15,8 +18,7 @@ const SIGNATURES: { name: string; test: (b: Uint8Array) => boolean }[] = [
   },
 ];
 
-export function decodeInitImage(base64: string): Uint8Array {
-  const field = 'init_image';
+export function decodeInitImage(base64: string, field = 'init_image'): Uint8Array {
   // 4 base64 characters carry 3 bytes: refuse before allocating anything for an oversized image.
   if (Math.floor((base64.length * 3) / 4) > LIMITS.maxInitImageBytes + 3) {
     throw new ApiError(
@@ -43,4 +45,15 @@ export function decodeInitImage(base64: string): Uint8Array {
     throw new ApiError(400, 'invalid_request', `${field}: not a PNG, JPEG or WebP image`, { field });
   }
   return bytes;
+}
+
+/** Width and height from the file's header; a header that does not parse is the client's 400. */
+export function pixelSize(bytes: Uint8Array, field: string): { width: number; height: number } {
+  try {
+    const { width, height } = imageSize(bytes);
+    if (width && height) return { width, height };
+  } catch {
+    // reported below
+  }
+  throw new ApiError(400, 'invalid_request', `${field}: the image header does not give its size`, { field });
 }

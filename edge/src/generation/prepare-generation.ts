@@ -7,13 +7,18 @@ import { sha256Hex } from '@latent-edge/shared/crypto/hmac';
 import { extractLoraTags, type LoraTag } from '@latent-edge/shared/prompt/extra-networks';
 import { tokenizeWeighted } from '@latent-edge/shared/prompt/prompt-chunks';
 import { PromptError, PromptTooLongError } from '@latent-edge/shared/prompt/prompt-errors';
-import type { GenerationRequest, OutputFormat } from '@latent-edge/shared/protocol/generation-request';
+import type {
+  GenerationRequest,
+  MaskedContent,
+  MaskSource,
+  OutputFormat,
+} from '@latent-edge/shared/protocol/generation-request';
 import { LIMITS } from '@latent-edge/shared/protocol/limits';
 import type { SchedulerName } from '@latent-edge/shared/scheduler-names';
 import type { EdgeConfig } from '../config/edge-config.ts';
 import { ApiError } from '../http/api-error.ts';
 import { TimedMemory } from '../memory/timed-memory.ts';
-import { decodeInitImage } from './init-image.ts';
+import { decodeInitImage, pixelSize } from './init-image.ts';
 import { chooseLoras, type PreparedLora } from './lora-choices.ts';
 import { findModel, type ServedModel } from './served-models.ts';
 
@@ -54,6 +59,8 @@ export interface PreparedGeneration {
   /** img2img: SHA-256 of the init image (its bytes travel beside this record), and the strength. */
   initImageSha256?: string;
   strength?: number;
+  /** Inpainting: SHA-256 of the mask (its bytes travel beside this record) and how it is used. */
+  inpaint?: PreparedInpaint;
   images: PreparedImage[];
   /** Tokens allowed per prompt (chunks × 75): longer prompts are refused, never truncated. */
   tokenLimit: number;
@@ -63,9 +70,18 @@ export interface PreparedGeneration {
   embeddings?: { name: string; sha256: string }[];
 }
 
+export interface PreparedInpaint {
+  maskSha256: string;
+  source: MaskSource;
+  invert: boolean;
+  blur: number;
+  maskedContent: MaskedContent;
+}
+
 export interface Prepared {
   generation: PreparedGeneration;
   initImage?: Uint8Array;
+  mask?: Uint8Array;
 }
 
 /** A1111's img2img default denoising strength. */
@@ -228,6 +244,11 @@ export async function prepareGeneration(config: EdgeConfig, request: GenerationR
       },
     );
   }
+  if (request.mask !== undefined && request.init_image === undefined) {
+    throw new ApiError(400, 'invalid_request', 'mask: needs init_image, the picture to repaint', {
+      field: 'mask',
+    });
+  }
   if (request.strength !== undefined && request.init_image === undefined) {
     throw new ApiError(400, 'invalid_request', 'strength: only applies with init_image (img2img)', {
       field: 'strength',
@@ -250,6 +271,14 @@ export async function prepareGeneration(config: EdgeConfig, request: GenerationR
   const initImage = request.init_image === undefined ? undefined : decodeInitImage(request.init_image);
   const initImageSha256 = initImage ? await sha256Hex(initImage) : undefined;
   const strength = initImage ? (request.strength ?? DEFAULT_STRENGTH) : undefined;
+  const mask = initImage && request.mask !== undefined ? readMask(initImage, request.mask) : undefined;
+  const inpaint: PreparedInpaint | undefined = mask && {
+    maskSha256: await sha256Hex(mask),
+    source: request.mask_source,
+    invert: request.invert_mask,
+    blur: request.mask_blur,
+    maskedContent: request.masked_content,
+  };
 
   const generation: Omit<PreparedGeneration, 'images'> = {
     model: model.config.id,
@@ -266,6 +295,7 @@ export async function prepareGeneration(config: EdgeConfig, request: GenerationR
     seed,
     initImageSha256,
     strength,
+    ...(inpaint && { inpaint }),
     tokenLimit: LIMITS.maxPromptChunks * (model.tokenizer().maxLength - 2),
     ...(loras.length > 0 && { loras }),
     ...usedEmbeddings(model, [prompt, negativePrompt]),
@@ -290,9 +320,26 @@ export async function prepareGeneration(config: EdgeConfig, request: GenerationR
         outputFormat: generation.outputFormat,
         initImageSha256,
         strength,
+        inpaint,
         loras: loras.length > 0 ? loras.map(({ sha256, weight }) => ({ sha256, weight })) : undefined,
       }),
     })),
   );
-  return { generation: { ...generation, images }, initImage };
+  return { generation: { ...generation, images }, initImage, ...(mask && { mask }) };
+}
+
+/** The mask's bytes, refused unless it is an image of the init image's pixel size. */
+function readMask(initImage: Uint8Array, base64: string): Uint8Array {
+  const mask = decodeInitImage(base64, 'mask');
+  const image = pixelSize(initImage, 'init_image');
+  const own = pixelSize(mask, 'mask');
+  if (own.width !== image.width || own.height !== image.height) {
+    throw new ApiError(
+      400,
+      'invalid_request',
+      `mask: ${own.width}x${own.height} is not the init image's size, ${image.width}x${image.height}`,
+      { field: 'mask' },
+    );
+  }
+  return mask;
 }

@@ -69,7 +69,7 @@ export function cacheStatus(cachedCount: number, total: number): CacheStatus {
 
 export async function runGeneration(
   deps: GenerationDeps,
-  { generation, initImage }: Prepared,
+  { generation, initImage, mask }: Prepared,
   options: GenerationOptions,
 ): Promise<GenerationOutcome> {
   const { env, config } = deps;
@@ -86,8 +86,8 @@ export async function runGeneration(
   }));
   const missing = images.filter((image) => !image.cached);
   if (missing.length === 0) return { jobId: options.jobId, generation, images, cache: 'HIT' };
-  if (generation.initImageSha256 && !initImage) {
-    throw new ApiError(500, 'internal', 'the init image of this job is missing');
+  if ((generation.initImageSha256 && !initImage) || (generation.inpaint && !mask)) {
+    throw new ApiError(500, 'internal', 'an input image of this job is missing');
   }
 
   // 2. Embedding cache.
@@ -107,6 +107,7 @@ export async function runGeneration(
   if (promptEmbedding) parts.prompt_embedding = float32Bytes(promptEmbedding);
   if (negativeEmbedding) parts.negative_prompt_embedding = float32Bytes(negativeEmbedding);
   if (initImage) parts.init_image = initImage;
+  if (mask) parts.mask = mask;
 
   // 3. The job, for the missing seeds only, its progress followed when someone listens.
   const progress = options.onProgress
@@ -146,6 +147,13 @@ export async function runGeneration(
       output_format: generation.outputFormat,
       init_image: initImage ? 'init_image' : undefined,
       strength: generation.strength,
+      inpaint: generation.inpaint && {
+        mask: 'mask',
+        source: generation.inpaint.source,
+        invert: generation.inpaint.invert,
+        blur: generation.inpaint.blur,
+        masked_content: generation.inpaint.maskedContent,
+      },
       timeout_ms: config.GPU_TIMEOUT_MS,
       return_embeddings: !(promptEmbedding && negativeEmbedding),
       prompt_text: generation.prompt.text,

@@ -8,9 +8,10 @@ import { imagesResponse } from '../generation/images-response.ts';
 import { runGeneration } from '../generation/run-generation.ts';
 import { toApiError } from '../http/api-error.ts';
 import { deliverWebhook } from '../webhooks/deliver-webhook.ts';
+import { loadJobInputs } from './job-inputs.ts';
 import type { JobRecord } from './job-record.ts';
 import { progressRelay } from './progress-relay.ts';
-import { type GenerateMessage, initImageKey, type QueueMessage } from './queue-message.ts';
+import type { GenerateMessage, QueueMessage } from './queue-message.ts';
 
 /** Retries of a generation while no gpu-worker can take it (wrangler.toml max_retries is 5). */
 const MAX_GENERATE_ATTEMPTS = 5;
@@ -33,15 +34,10 @@ async function runGenerateMessage(
   const relay = progressRelay(job, config, record, (p) => ctx.waitUntil(p));
   let final: JobRecord | null;
   try {
-    let initImage: Uint8Array | undefined;
-    if (generation.initImageSha256) {
-      const object = await env.IMAGES.get(initImageKey(generation.initImageSha256));
-      if (!object) throw new Error(`init image ${generation.initImageSha256} is gone`);
-      initImage = new Uint8Array(await object.arrayBuffer());
-    }
+    const inputs = await loadJobInputs(env.IMAGES, generation);
     const outcome = await runGeneration(
       { env, config, waitUntil: (p) => ctx.waitUntil(p) },
-      { generation, initImage },
+      { generation, ...inputs },
       {
         jobId: body.job_id,
         onAttempt: (worker) => job.setWorker(worker),

@@ -14,8 +14,8 @@ import { cachedImageKeys, runGeneration } from '../generation/run-generation.ts'
 import { ApiError } from '../http/api-error.ts';
 import { baseUrl } from '../http/base-url.ts';
 import { readJson } from '../http/read-json.ts';
+import { storeJobInputs } from '../jobs/job-inputs.ts';
 import { type JobRecord, jobView } from '../jobs/job-record.ts';
-import { initImageKey } from '../jobs/queue-message.ts';
 import { checkWebhookTarget } from '../webhooks/webhook-target.ts';
 
 export const images = new Hono<AppEnv>();
@@ -67,9 +67,7 @@ images.post('/', async (c) => {
   if (webhookUrl || prefersAsync(c.req.header('Prefer'))) {
     const cached = await cachedImageKeys(c.env.IMAGES, generation);
     if (cached.size < generation.images.length) {
-      if (prepared.initImage && generation.initImageSha256) {
-        await c.env.IMAGES.put(initImageKey(generation.initImageSha256), prepared.initImage);
-      }
+      await storeJobInputs(c.env.IMAGES, prepared);
       const now = new Date().toISOString();
       const record: JobRecord = {
         id: jobId,

@@ -90,6 +90,8 @@ export interface ReceivedJob {
   prompt_embedding: boolean;
   negative_prompt_embedding: boolean;
   init_image_bytes?: number;
+  /** Inpainting as sent, with the mask part's size in place of its name. */
+  inpaint?: { mask_bytes?: number; source: string; invert: boolean; blur: number; masked_content: string };
   /** The LoRAs the job asked for, as sent. */
   loras: { name: string; sha256?: string; weight: number }[];
   /** How the fake answered: 200, or the error status. */
@@ -174,6 +176,13 @@ async function generate(request: Request, host: string): Promise<Response> {
     prompt_embedding: job.prompt.embedding !== undefined,
     negative_prompt_embedding: job.negative_prompt.embedding !== undefined,
     init_image_bytes: job.init_image ? parts[job.init_image]?.length : undefined,
+    inpaint: job.inpaint && {
+      mask_bytes: parts[job.inpaint.mask]?.length,
+      source: job.inpaint.source,
+      invert: job.inpaint.invert,
+      blur: job.inpaint.blur,
+      masked_content: job.inpaint.masked_content,
+    },
     loras: job.loras,
     status: 200,
   };

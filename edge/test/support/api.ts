@@ -79,3 +79,15 @@ export function uniquePrompt(text: string): string {
 export interface ErrorBody {
   error: { code: string; message: string; field?: string };
 }
+
+/** A PNG's signature and IHDR chunk (all a header reader needs) for a width × height image, base64. */
+export function pngHeaderBase64(width: number, height: number, tail: number[] = []): string {
+  const bytes = new Uint8Array(33 + tail.length);
+  bytes.set([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52]);
+  const view = new DataView(bytes.buffer);
+  view.setUint32(16, width);
+  view.setUint32(20, height);
+  bytes.set([8, 6, 0, 0, 0], 24); // 8-bit RGBA
+  bytes.set(tail, 33);
+  return btoa(String.fromCharCode(...bytes));
+}

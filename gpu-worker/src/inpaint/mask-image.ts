@@ -3,10 +3,10 @@
 // (`luminance`); OpenAI's edits leave it transparent (`alpha`, often the image itself). The mask
 // is fitted like the init image (cover, centred) so the two stay aligned, then optionally inverted
 // and blurred (A1111's mask_blur: a Gaussian of that sigma, so the repainted area fades in).
+
+import type { MaskSource } from '@latent-edge/shared/protocol/generation-request';
 import sharp from 'sharp';
 import { ImageDecodeError } from '../image/image-codec.ts';
-
-export type MaskSource = 'luminance' | 'alpha';
 
 export interface MaskOptions {
   source: MaskSource;

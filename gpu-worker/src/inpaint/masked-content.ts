@@ -4,8 +4,7 @@
 // is the same idea at one scale); `latent_noise` replaces the masked latent with fresh noise and
 // `latent_nothing` with zeros, both before the usual noising to the first timestep.
 
-export const MASKED_CONTENT = ['fill', 'original', 'latent_noise', 'latent_nothing'] as const;
-export type MaskedContent = (typeof MASKED_CONTENT)[number];
+export type { MaskedContent } from '@latent-edge/shared/protocol/generation-request';
 
 /** `fill`: the init image with every repainted pixel (mask ≥ 0.5) set to the mean kept colour. */
 export function fillMasked(rgb: Uint8Array, mask: Float32Array): Uint8Array {

@@ -47,6 +47,9 @@ export function checkGenerateRequest(
     if (s === undefined || !(s > 0 && s <= 1))
       throw new RequestError('strength', `${s} must be in (0, 1] with an init image`);
   }
+  if (request.inpaint && !request.initImage) {
+    throw new RequestError('mask', 'a mask needs an init image to repaint');
+  }
   const { maxLength } = model.tokenizer;
   const { hiddenSize, pooledSize } = model.spec;
   for (const field of ['prompt', 'negativePrompt'] as const) {

@@ -123,6 +123,13 @@ export function readJob(
     outputFormat: job.output_format,
     initImage: part(envelope.parts, job.init_image, 'init_image'),
     strength: job.strength,
+    inpaint: job.inpaint && {
+      mask: part(envelope.parts, job.inpaint.mask, 'inpaint.mask') as Uint8Array, // a name always gives bytes or throws
+      source: job.inpaint.source,
+      invert: job.inpaint.invert,
+      blur: job.inpaint.blur,
+      maskedContent: job.inpaint.masked_content,
+    },
     promptText: job.prompt_text,
     negativePromptText: job.negative_prompt_text,
     previewEvery: job.preview_every,

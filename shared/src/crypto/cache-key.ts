@@ -31,6 +31,14 @@ export interface ImageIdentity {
   /** img2img only: SHA-256 of the init image bytes, and the strength. */
   initImageSha256?: string;
   strength?: number;
+  /** Inpainting only: SHA-256 of the mask bytes and how it is read; absent otherwise, so keys stay as they were. */
+  inpaint?: {
+    maskSha256: string;
+    source: string;
+    invert: boolean;
+    blur: number;
+    maskedContent: string;
+  };
   /** LoRAs merged in, by file hash and weight in name order; absent when none, so keys stay as they were. */
   loras?: readonly { sha256: string; weight: number }[];
 }

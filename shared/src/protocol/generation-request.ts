@@ -7,6 +7,14 @@ import { resolveSchedulerName, SCHEDULER_NAMES } from '../scheduler-names.ts';
 import { LIMITS } from './limits.ts';
 
 export const OUTPUT_FORMATS = ['png', 'webp', 'jpeg'] as const;
+
+/** How a mask marks the area to repaint: white on black (A1111, diffusers) or transparent (OpenAI). */
+export const MASK_SOURCES = ['luminance', 'alpha'] as const;
+export type MaskSource = (typeof MASK_SOURCES)[number];
+/** What the masked area starts from (A1111's inpainting_fill 0..3, in its order). */
+export const MASKED_CONTENT = ['fill', 'original', 'latent_noise', 'latent_nothing'] as const;
+export type MaskedContent = (typeof MASKED_CONTENT)[number];
+export const MAX_MASK_BLUR = 64;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
 const imageSide = z
@@ -54,6 +62,13 @@ export const GenerationRequest = z.strictObject({
   /** img2img: the starting image, base64 (PNG, JPEG or WebP), and how much of it to repaint. */
   init_image: z.base64().optional(),
   strength: z.number().gt(0).max(1).optional(),
+  /** Inpainting: a mask image, base64, the same size as init_image; only its area is repainted. */
+  mask: z.base64().optional(),
+  mask_source: z.enum(MASK_SOURCES).default('luminance'),
+  invert_mask: z.boolean().default(false),
+  /** Gaussian sigma in pixels for the mask's edge (A1111's default 4). */
+  mask_blur: z.number().min(0).max(MAX_MASK_BLUR).default(4),
+  masked_content: z.enum(MASKED_CONTENT).default('original'),
   /** LoRAs to apply, besides any `<lora:name:weight>` tags in the prompt (weights of one name add up). */
   loras: z.array(LoraField).max(LIMITS.maxLoras).default([]),
 });

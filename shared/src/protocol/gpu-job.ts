@@ -2,7 +2,7 @@
 // validated by these schemas; binary parts carry cached embeddings, an init image, and the images.
 import { z } from 'zod';
 import { SCHEDULER_NAMES } from '../scheduler-names.ts';
-import { OUTPUT_FORMATS } from './generation-request.ts';
+import { MASK_SOURCES, MASKED_CONTENT, MAX_MASK_BLUR, OUTPUT_FORMATS } from './generation-request.ts';
 import { LIMITS } from './limits.ts';
 
 const tokenId = z.int().min(0).max(0xffffff);
@@ -71,6 +71,16 @@ export const GpuJob = z.strictObject({
   /** img2img: the part holding the init image, and the strength. */
   init_image: z.string().max(40).optional(),
   strength: z.number().gt(0).max(1).optional(),
+  /** Inpainting (needs init_image): the part holding the mask, and how to read and use it. */
+  inpaint: z
+    .strictObject({
+      mask: z.string().max(40),
+      source: z.enum(MASK_SOURCES),
+      invert: z.boolean(),
+      blur: z.number().min(0).max(MAX_MASK_BLUR),
+      masked_content: z.enum(MASKED_CONTENT),
+    })
+    .optional(),
   /** The worker gives up on the job after this long, queueing included. */
   timeout_ms: z.int().min(1000).max(3_600_000).optional(),
   /** A preview frame on the job's event stream every this many steps; 0 = none. */
