@@ -21,7 +21,7 @@ export interface ImagesResponse {
     prompt: TokenReport;
     negative_prompt: TokenReport;
   };
-  parameters: Record<string, string | number>;
+  parameters: Record<string, string | number | boolean>;
 }
 
 interface TokenReport {

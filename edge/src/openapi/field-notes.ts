@@ -24,6 +24,14 @@ export const GENERATION_FIELDS: Readonly<Record<string, string>> = {
   output_format: 'The image format.',
   init_image: 'img2img: the starting image, base64 PNG, JPEG or WebP, at most 8 MiB decoded.',
   strength: 'img2img: how much of the starting image to repaint, 1 being all of it. 0.75 when absent.',
+  mask: 'Inpainting: an image of init_image’s size, base64; only its area is repainted and every pixel outside it is returned unchanged. Outpainting is the same with a larger canvas whose new area the mask covers.',
+  mask_source:
+    '`luminance`: white repaints, black keeps (AUTOMATIC1111, diffusers); `alpha`: transparent repaints (OpenAI; the init image itself can be its mask).',
+  invert_mask: 'Repaint what the mask keeps instead.',
+  mask_blur:
+    'Gaussian sigma, in pixels, that softens the mask’s edge; 0: a hard edge. 4 when absent (AUTOMATIC1111’s default).',
+  masked_content:
+    'What the masked area starts from: `original` (the init image, default), `fill` (the mean colour around it), `latent_noise` or `latent_nothing` (AUTOMATIC1111’s inpainting_fill).',
   loras:
     'LoRAs to apply, by name (GET /v1/models lists each model’s), with a weight (1 when absent), as `<lora:name:weight>` in the prompt does; weights of one name add up, 0 leaves it out. An unknown name is a 400 `unknown_lora`.',
 };

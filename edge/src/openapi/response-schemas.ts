@@ -2,7 +2,11 @@
 // as plain objects (edge/src/generation/images-response.ts, edge/src/jobs/job-record.ts, the
 // route files); edge/test/openapi.test.ts checks real answers against the document, so a field
 // added there and not here fails a test.
-import { OUTPUT_FORMATS } from '@latent-edge/shared/protocol/generation-request';
+import {
+  MASK_SOURCES,
+  MASKED_CONTENT,
+  OUTPUT_FORMATS,
+} from '@latent-edge/shared/protocol/generation-request';
 import { SCHEDULER_NAMES } from '@latent-edge/shared/scheduler-names';
 import { z } from 'zod';
 import { MODEL_FAMILIES } from '../config/model-config.ts';
@@ -62,6 +66,10 @@ export const ImagesResponse = z
         n: count,
         output_format: z.enum(OUTPUT_FORMATS),
         strength: z.number().optional(),
+        mask_source: z.enum(MASK_SOURCES).optional(),
+        invert_mask: z.boolean().optional(),
+        mask_blur: z.number().optional(),
+        masked_content: z.enum(MASKED_CONTENT).optional(),
       })
       .describe('Every parameter used, defaults filled in: send them back to make the same images.'),
   })
