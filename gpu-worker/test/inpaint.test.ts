@@ -4,6 +4,7 @@
 // scene scorer must find the asked object in its cell (issue 16: ≥ 80% of held-out prompts).
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
+import { cropRegion } from '../src/inpaint/crop-region.ts';
 import { latentMask } from '../src/inpaint/latent-mask.ts';
 import { readMask } from '../src/inpaint/mask-image.ts';
 import { fillMasked } from '../src/inpaint/masked-content.ts';
@@ -53,6 +54,13 @@ describe('inpainting math', () => {
     mask[9 * 16 + 3] = 0.5; // one pixel in block (row 1, col 0)
     mask[2 * 16 + 12] = 0.49; // below half: block (0, 1) stays
     expect([...latentMask(mask, 16, 16)]).toEqual([0, 0, 1, 0]);
+  });
+
+  it('crops "only masked" to the mask box plus padding, at the output aspect, inside the picture', () => {
+    const mask = new Float32Array(64 * 32);
+    for (let y = 4; y < 8; y++) for (let x = 60; x < 62; x++) mask[y * 64 + x] = 1;
+    // box x 60..61, y 4..7, padded by 4: x 56..63 (clamped), y 0..11; widened to 2:1 → 24 × 12.
+    expect(cropRegion(mask, 64, 32, 4)).toEqual({ x: 40, y: 0, width: 24, height: 12 });
   });
 
   it('fills the masked pixels with the mean kept colour', () => {
@@ -148,6 +156,42 @@ describe('inpainting with the bundled model', () => {
       // …while the masked blocks were denoised from the prompt, not kept.
       expect(inside.some((i) => image.latents[i] !== inpaint.clean[i])).toBe(true);
     }
+  });
+
+  it('inpaints "only masked" at full resolution and still keeps every pixel outside the mask', async () => {
+    const m = await model(BUNDLED_MODEL);
+    const c = HELD_OUT.prompts.find((p) => p.position === 'top-left') ?? HELD_OUT.prompts[0];
+    const canvas = plainCanvas(HELD_OUT.colors[c.background]);
+    const mask = cellMask(c);
+    const run = async (onlyMasked: boolean) => {
+      const result = await generate(
+        m,
+        request(m, {
+          text: c.prompt,
+          steps: 8,
+          scheduler: 'ddim',
+          seeds: [77],
+          initImage: new Uint8Array(await png(canvas)),
+          strength: 1,
+          inpaint: {
+            mask: new Uint8Array(await png(mask, 1)),
+            source: 'luminance',
+            onlyMasked,
+            onlyMaskedPadding: 4,
+          },
+        }),
+      );
+      return rgbOf(result.images[0].bytes);
+    };
+    const [whole, cropped] = [await run(false), await run(true)];
+    const outside = [...mask.keys()].filter((p) => mask[p] === 0);
+    for (const p of outside)
+      expect([...cropped.subarray(p * 3, p * 3 + 3)]).toEqual([...canvas.subarray(p * 3, p * 3 + 3)]);
+    // The cell was drawn from another (upscaled) picture, so it differs from the whole-picture run.
+    const inside = [...mask.keys()].filter((p) => mask[p] === 255);
+    expect(
+      inside.some((p) => cropped[p * 3] !== whole[p * 3] || cropped[p * 3 + 1] !== whole[p * 3 + 1]),
+    ).toBe(true);
   });
 
   it('refuses a mask that repaints nothing, naming the field', async () => {

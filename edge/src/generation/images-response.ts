@@ -76,6 +76,8 @@ export function imagesResponse(outcome: GenerationOutcome, baseUrl: string): Ima
         invert_mask: g.inpaint.invert,
         mask_blur: g.inpaint.blur,
         masked_content: g.inpaint.maskedContent,
+        inpaint_only_masked: g.inpaint.onlyMasked,
+        only_masked_padding: g.inpaint.onlyMaskedPadding,
       }),
     },
   };

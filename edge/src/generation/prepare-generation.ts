@@ -76,6 +76,8 @@ export interface PreparedInpaint {
   invert: boolean;
   blur: number;
   maskedContent: MaskedContent;
+  onlyMasked: boolean;
+  onlyMaskedPadding: number;
 }
 
 export interface Prepared {
@@ -278,6 +280,8 @@ export async function prepareGeneration(config: EdgeConfig, request: GenerationR
     invert: request.invert_mask,
     blur: request.mask_blur,
     maskedContent: request.masked_content,
+    onlyMasked: request.inpaint_only_masked,
+    onlyMaskedPadding: request.only_masked_padding,
   };
 
   const generation: Omit<PreparedGeneration, 'images'> = {

@@ -153,6 +153,8 @@ export async function runGeneration(
         invert: generation.inpaint.invert,
         blur: generation.inpaint.blur,
         masked_content: generation.inpaint.maskedContent,
+        only_masked: generation.inpaint.onlyMasked,
+        only_masked_padding: generation.inpaint.onlyMaskedPadding,
       },
       timeout_ms: config.GPU_TIMEOUT_MS,
       return_embeddings: !(promptEmbedding && negativeEmbedding),

@@ -28,6 +28,10 @@ export const GENERATION_FIELDS: Readonly<Record<string, string>> = {
   mask_source:
     '`luminance`: white repaints, black keeps (AUTOMATIC1111, diffusers); `alpha`: transparent repaints (OpenAI; the init image itself can be its mask).',
   invert_mask: 'Repaint what the mask keeps instead.',
+  inpaint_only_masked:
+    'Inpaint only the mask’s box (plus only_masked_padding pixels, widened to the output’s aspect), upscaled to the output size, then scaled back and pasted in: small areas get every pixel of the model (AUTOMATIC1111’s “only masked”, inpaint_full_res).',
+  only_masked_padding:
+    'Pixels around the mask’s box that inpaint_only_masked keeps for context; 32 when absent.',
   mask_blur:
     'Gaussian sigma, in pixels, that softens the mask’s edge; 0: a hard edge. 4 when absent (AUTOMATIC1111’s default).',
   masked_content:

@@ -70,6 +70,8 @@ export const ImagesResponse = z
         invert_mask: z.boolean().optional(),
         mask_blur: z.number().optional(),
         masked_content: z.enum(MASKED_CONTENT).optional(),
+        inpaint_only_masked: z.boolean().optional(),
+        only_masked_padding: z.number().optional(),
       })
       .describe('Every parameter used, defaults filled in: send them back to make the same images.'),
   })

@@ -2,6 +2,8 @@
 // call. A lone request is a set of one; the gpu-worker's step-level batcher puts images of
 // different jobs (different schedulers, guidance scales, step counts) into the same call. Every
 // image keeps its own scheduler and generator, so batching never changes its pixels' math.
+
+import type { PasteTarget } from '../inpaint/inpaint-plan.ts';
 import type { Scheduler } from '../schedulers/scheduler.ts';
 import { applyGuidance } from './guidance.ts';
 
@@ -55,9 +57,8 @@ export interface InpaintLatents {
   /** The init image's scaled latent, and the noise that brought it to the first timestep. */
   clean: Float32Array;
   noise: Float32Array;
-  /** For the paste-back after decoding (inpaint/paste-back.ts): init RGB and pixel mask. */
-  initRgb: Uint8Array;
-  pixelMask: Float32Array;
+  /** Where the decoded picture goes (inpaint/inpaint-plan.ts). */
+  paste: PasteTarget;
 }
 
 /**

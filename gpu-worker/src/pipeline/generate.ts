@@ -6,14 +6,11 @@ import type { OutputFormat } from '@latent-edge/shared/protocol/generation-reque
 import type { SchedulerName } from '@latent-edge/shared/scheduler-names';
 import { CONTENT_TYPES, decodeImage, encodeImage } from '../image/image-codec.ts';
 import { decodedToRgb, rgbToPlanes } from '../image/pixels.ts';
-import { latentMask, repaintsAnything } from '../inpaint/latent-mask.ts';
-import { type MaskOptions, readMask } from '../inpaint/mask-image.ts';
-import { fillMasked, type MaskedContent, replaceMaskedLatent } from '../inpaint/masked-content.ts';
-import { pasteBack } from '../inpaint/paste-back.ts';
+import { type InpaintOptions, pasteInpainted, planInpaint } from '../inpaint/inpaint-plan.ts';
+import { replaceMaskedLatent } from '../inpaint/masked-content.ts';
 import type { DiffusionModel } from '../model/diffusion-model.ts';
 import { TorchGenerator } from '../noise/torch-generator.ts';
 import { createScheduler } from '../schedulers/registry.ts';
-import { RequestError } from './check-request.ts';
 import {
   type DenoisingImage,
   denoiseStep,
@@ -43,7 +40,7 @@ export interface GenerateRequest {
   initImage?: Uint8Array;
   strength?: number;
   /** Inpainting: repaint only where the mask says (needs an init image). */
-  inpaint?: InpaintRequest;
+  inpaint?: InpaintOptions;
   /** Prompt text for the PNG's A1111 `parameters` chunk (the pipeline itself sees only ids). */
   promptText?: string;
   negativePromptText?: string;
@@ -52,13 +49,6 @@ export interface GenerateRequest {
   onStep?: (step: number, total: number) => void;
   /** Send a preview frame every this many steps to the job's listeners (0 or absent: none). */
   previewEvery?: number;
-}
-
-export interface InpaintRequest extends MaskOptions {
-  /** The mask file (PNG/JPEG/WebP), or the init image itself when its alpha is the mask. */
-  mask: Uint8Array;
-  /** What the masked area starts from; `original` when absent. */
-  maskedContent?: MaskedContent;
 }
 
 export interface GeneratedImage {
@@ -157,9 +147,11 @@ export async function prepareImages(
   const init = request.initImage
     ? await decodeImage(request.initImage, request.width, request.height)
     : undefined;
-  const masks = init && request.inpaint ? await readMasks(request, request.inpaint) : undefined;
-  const content = request.inpaint?.maskedContent ?? 'original';
-  const encodeRgb = init && masks && content === 'fill' ? fillMasked(init, masks.pixel) : init;
+  const plan =
+    init && request.inpaint
+      ? await planInpaint(init, request.inpaint, request.width, request.height)
+      : undefined;
+  const encodeRgb = plan?.rgb ?? init;
   const encodedInit = encodeRgb
     ? await model.encodeImage(
         rgbToPlanes(encodeRgb, request.width, request.height),
@@ -174,13 +166,14 @@ export async function prepareImages(
     });
     let latents: Float32Array;
     let inpaint: InpaintLatents | undefined;
-    if (encodedInit && init && masks) {
+    if (encodedInit && plan) {
+      const mask = plan.latentMask;
       const replace =
-        content === 'latent_noise'
+        plan.content === 'latent_noise'
           ? (clean: Float32Array) =>
-              replaceMaskedLatent(clean, masks.latent, spec.latentChannels, generator.randn(latentShape))
-          : content === 'latent_nothing'
-            ? (clean: Float32Array) => replaceMaskedLatent(clean, masks.latent, spec.latentChannels, 0)
+              replaceMaskedLatent(clean, mask, spec.latentChannels, generator.randn(latentShape))
+          : plan.content === 'latent_nothing'
+            ? (clean: Float32Array) => replaceMaskedLatent(clean, mask, spec.latentChannels, 0)
             : undefined;
       const start = img2imgStart(
         generator,
@@ -191,13 +184,7 @@ export async function prepareImages(
         replace,
       );
       latents = start.latents;
-      inpaint = {
-        mask: masks.latent,
-        clean: start.clean,
-        noise: start.noise,
-        initRgb: init,
-        pixelMask: masks.pixel,
-      };
+      inpaint = { mask, clean: start.clean, noise: start.noise, paste: plan.paste };
     } else if (encodedInit) {
       latents = img2imgStart(generator, scheduler, encodedInit, folder.vaeScalingFactor, latentShape).latents;
     } else {
@@ -224,21 +211,6 @@ export async function prepareImages(
   });
 }
 
-/** The request's mask at pixel and latent resolution; a mask that repaints nothing is refused. */
-async function readMasks(
-  request: GenerateRequest,
-  inpaint: InpaintRequest,
-): Promise<{ pixel: Float32Array; latent: Float32Array }> {
-  const pixel = await readMask(inpaint.mask, request.width, request.height, inpaint);
-  if (!repaintsAnything(pixel)) {
-    throw new RequestError(
-      'mask',
-      'the mask repaints nothing (no pixel is at least half white, or transparent)',
-    );
-  }
-  return { pixel, latent: latentMask(pixel, request.width, request.height) };
-}
-
 /** Step 4: VAE-decodes each finished image (latents / scaling factor) to RGB bytes. */
 export async function decodeImages(
   model: DiffusionModel,
@@ -252,7 +224,9 @@ export async function decodeImages(
     for (let i = 0; i < scaled.length; i++) scaled[i] = image.latents[i] / model.folder.vaeScalingFactor;
     const pixels = await model.decodeLatents(scaled, 1, image.height, image.width);
     const rgb = decodedToRgb(pixels, request.width, request.height);
-    decoded.push(image.inpaint ? pasteBack(image.inpaint.initRgb, rgb, image.inpaint.pixelMask) : rgb);
+    decoded.push(
+      image.inpaint ? await pasteInpainted(image.inpaint.paste, rgb, request.width, request.height) : rgb,
+    );
   }
   return decoded;
 }
@@ -304,6 +278,7 @@ function pngText(model: DiffusionModel, request: GenerateRequest, seed: number):
       mask_invert: request.inpaint.invert ?? false,
       mask_blur: request.inpaint.blur ?? 0,
       masked_content: request.inpaint.maskedContent ?? 'original',
+      only_masked: request.inpaint.onlyMasked ?? false,
     },
     loras: model.variant?.loras,
   };

@@ -129,6 +129,8 @@ export function readJob(
       invert: job.inpaint.invert,
       blur: job.inpaint.blur,
       maskedContent: job.inpaint.masked_content,
+      onlyMasked: job.inpaint.only_masked,
+      onlyMaskedPadding: job.inpaint.only_masked_padding,
     },
     promptText: job.prompt_text,
     negativePromptText: job.negative_prompt_text,

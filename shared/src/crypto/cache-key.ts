@@ -38,6 +38,8 @@ export interface ImageIdentity {
     invert: boolean;
     blur: number;
     maskedContent: string;
+    onlyMasked: boolean;
+    onlyMaskedPadding: number;
   };
   /** LoRAs merged in, by file hash and weight in name order; absent when none, so keys stay as they were. */
   loras?: readonly { sha256: string; weight: number }[];

@@ -15,6 +15,7 @@ export type MaskSource = (typeof MASK_SOURCES)[number];
 export const MASKED_CONTENT = ['fill', 'original', 'latent_noise', 'latent_nothing'] as const;
 export type MaskedContent = (typeof MASKED_CONTENT)[number];
 export const MAX_MASK_BLUR = 64;
+export const MAX_ONLY_MASKED_PADDING = 256;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
 const imageSide = z
@@ -69,6 +70,9 @@ export const GenerationRequest = z.strictObject({
   /** Gaussian sigma in pixels for the mask's edge (A1111's default 4). */
   mask_blur: z.number().min(0).max(MAX_MASK_BLUR).default(4),
   masked_content: z.enum(MASKED_CONTENT).default('original'),
+  /** Inpaint the mask's surroundings only, upscaled to the output size (A1111's inpaint_full_res). */
+  inpaint_only_masked: z.boolean().default(false),
+  only_masked_padding: z.int().min(0).max(MAX_ONLY_MASKED_PADDING).default(32),
   /** LoRAs to apply, besides any `<lora:name:weight>` tags in the prompt (weights of one name add up). */
   loras: z.array(LoraField).max(LIMITS.maxLoras).default([]),
 });

@@ -2,7 +2,13 @@
 // validated by these schemas; binary parts carry cached embeddings, an init image, and the images.
 import { z } from 'zod';
 import { SCHEDULER_NAMES } from '../scheduler-names.ts';
-import { MASK_SOURCES, MASKED_CONTENT, MAX_MASK_BLUR, OUTPUT_FORMATS } from './generation-request.ts';
+import {
+  MASK_SOURCES,
+  MASKED_CONTENT,
+  MAX_MASK_BLUR,
+  MAX_ONLY_MASKED_PADDING,
+  OUTPUT_FORMATS,
+} from './generation-request.ts';
 import { LIMITS } from './limits.ts';
 
 const tokenId = z.int().min(0).max(0xffffff);
@@ -79,6 +85,8 @@ export const GpuJob = z.strictObject({
       invert: z.boolean(),
       blur: z.number().min(0).max(MAX_MASK_BLUR),
       masked_content: z.enum(MASKED_CONTENT),
+      only_masked: z.boolean().default(false),
+      only_masked_padding: z.int().min(0).max(MAX_ONLY_MASKED_PADDING).default(32),
     })
     .optional(),
   /** The worker gives up on the job after this long, queueing included. */
