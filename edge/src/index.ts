@@ -16,6 +16,7 @@ import { images } from './routes/images.ts';
 import { jobs } from './routes/jobs.ts';
 import { models } from './routes/models.ts';
 import { openai } from './routes/openai.ts';
+import { openaiEdits } from './routes/openai-edits.ts';
 import { apiReference } from './routes/openapi.ts';
 import { playground } from './routes/playground.ts';
 import { serveImage } from './routes/serve-image.ts';
@@ -41,7 +42,8 @@ app.route('/', apiReference);
 
 app.use('/v1/*', requireApiKey, rateLimit);
 app.use('/sdapi/*', requireApiKey, rateLimit);
-app.route('/v1/images/generations', openai);
+app.route('/v1/images', openai);
+app.route('/v1/images', openaiEdits);
 app.route('/v1/images', images);
 app.route('/v1/jobs', jobs);
 app.route('/v1/models', models);

@@ -4,7 +4,8 @@
 // edge only; the gpu-worker is looked at through its /metrics and killed to show failure.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import OpenAI from 'openai';
+import OpenAI, { toFile } from 'openai';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPngText } from '../../gpu-worker/src/image/png-text.ts';
 import { metricValue } from '../support/gpu-worker-process.ts';
@@ -139,6 +140,83 @@ describe('the local stack, end to end', () => {
     expect(readPngText(png).parameters).toBe(
       infotext('a small green star', '', 'Steps: 8, Sampler: DDIM, CFG scale: 7.5, Seed: 3, Size: 128x64'),
     );
+  });
+
+  it('edits the masked area with the openai SDK (images.edit), every pixel outside it unchanged', async () => {
+    const client = new OpenAI({ apiKey: key, baseURL: `${edge}/v1`, maxRetries: 0 });
+    const canvas = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#0000ff' } })
+      .png()
+      .toBuffer();
+    // OpenAI's mask: opaque keeps, transparent repaints; here the centre cell 21..42.
+    const alpha = Buffer.alloc(64 * 64 * 4, 255);
+    for (let y = 21; y < 42; y++) for (let x = 21; x < 42; x++) alpha[(y * 64 + x) * 4 + 3] = 0;
+    const mask = await sharp(alpha, { raw: { width: 64, height: 64, channels: 4 } })
+      .png()
+      .toBuffer();
+    const request = {
+      model: 'dall-e-2',
+      image: await toFile(canvas, 'canvas.png', { type: 'image/png' }),
+      mask: await toFile(mask, 'mask.png', { type: 'image/png' }),
+      prompt: 'a large red circle in the center on a blue background',
+      response_format: 'b64_json',
+      // Our extras: a hard mask edge, so "outside" is exactly the opaque pixels.
+      mask_blur: 0,
+      seed: 5,
+      steps: 8,
+    } as unknown as OpenAI.ImageEditParamsNonStreaming;
+    const result = await client.images.edit(request);
+    const png = Buffer.from(result.data?.[0].b64_json ?? '', 'base64');
+    expect(pngSize(png)).toEqual({ width: 64, height: 64 });
+    const out = await sharp(png).removeAlpha().raw().toBuffer();
+    const init = await sharp(canvas).raw().toBuffer();
+    let kept = 0;
+    let outside = 0;
+    let changedInside = 0;
+    for (let p = 0; p < 64 * 64; p++) {
+      const same =
+        out[p * 3] === init[p * 3] &&
+        out[p * 3 + 1] === init[p * 3 + 1] &&
+        out[p * 3 + 2] === init[p * 3 + 2];
+      if (alpha[p * 4 + 3] === 255) {
+        outside++;
+        if (same) kept++;
+      } else if (!same) changedInside++;
+    }
+    expect(kept).toBe(outside);
+    expect(changedInside).toBeGreaterThan(0);
+
+    // A mask of another size is the client's error, before any gpu-worker work.
+    const small = await sharp(alpha, { raw: { width: 64, height: 64, channels: 4 } })
+      .resize(32, 32)
+      .png()
+      .toBuffer();
+    await expect(
+      client.images.edit({ ...request, mask: await toFile(small, 'mask.png', { type: 'image/png' }) }),
+    ).rejects.toMatchObject({ status: 400 });
+  });
+
+  it('makes variations with the openai SDK (images.createVariation) at the image size', async () => {
+    const client = new OpenAI({ apiKey: key, baseURL: `${edge}/v1`, maxRetries: 0 });
+    const first = await post('/v1/images', {
+      prompt: 'a yellow square',
+      seed: 12,
+      steps: 8,
+      width: 64,
+      height: 64,
+    });
+    const source = await bytesOf(((await first.json()) as { images: { url: string }[] }).images[0].url);
+    const result = await client.images.createVariation({
+      image: await toFile(source, 'source.png', { type: 'image/png' }),
+      n: 2,
+      response_format: 'url',
+      seed: 1,
+      steps: 8,
+    } as unknown as OpenAI.ImageCreateVariationParams);
+    expect(result.data).toHaveLength(2);
+    const [a, b] = await Promise.all((result.data ?? []).map((d) => bytesOf(d.url ?? '')));
+    expect(pngSize(a)).toEqual({ width: 64, height: 64 });
+    expect(Buffer.compare(Buffer.from(a), Buffer.from(b))).not.toBe(0);
+    expect(readPngText(a).parameters).toContain('Denoising strength: 0.6');
   });
 
   it('generates through AUTOMATIC1111 POST /sdapi/v1/txt2img with the infotext in PNG and info', async () => {

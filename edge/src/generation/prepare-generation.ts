@@ -246,6 +246,11 @@ export async function prepareGeneration(config: EdgeConfig, request: GenerationR
       },
     );
   }
+  if (request.prompt === '' && request.init_image === undefined) {
+    throw new ApiError(400, 'invalid_request', 'prompt: empty; only img2img (init_image) works without one', {
+      field: 'prompt',
+    });
+  }
   if (request.mask !== undefined && request.init_image === undefined) {
     throw new ApiError(400, 'invalid_request', 'mask: needs init_image, the picture to repaint', {
       field: 'mask',

@@ -1,11 +1,12 @@
-// POST /v1/images/generations: the OpenAI Images API, so tools built on the `openai` SDK work
-// unchanged. `size` is "WxH" (or "auto": the model's default; for a model with aspect buckets,
+// The OpenAI Images API, so tools built on the `openai` SDK work unchanged:
+// POST /v1/images/generations (JSON), /v1/images/edits and /v1/images/variations (multipart).
+// Generations: `size` is "WxH" (or "auto": the model's default; for a model with aspect buckets,
 // the nearest bucket); `response_format` url or
 // b64_json; OpenAI model names pick the default model. OpenAI's own options that do not apply
 // here (quality, style, background, …) are accepted and ignored; unknown fields are refused, as
 // OpenAI refuses them. Our extras: negative_prompt, steps, guidance_scale, scheduler, seed.
-import { OUTPUT_FORMATS } from '@latent-edge/shared/protocol/generation-request';
-import { Hono } from 'hono';
+import { type GenerationRequest, OUTPUT_FORMATS } from '@latent-edge/shared/protocol/generation-request';
+import { type Context, Hono } from 'hono';
 import { z } from 'zod';
 import { bucketSize } from '../compat/bucket-size.ts';
 import { nativeRequest, withClientNames } from '../compat/native-request.ts';
@@ -50,7 +51,7 @@ const CLIENT_NAMES = { width: 'size', height: 'size' };
  * OpenAI's `size`: "auto" is the model's default; a model with aspect buckets (SDXL) gets the
  * bucket nearest in shape, since OpenAI clients only offer fixed sizes (1792x1024 → 1344x768).
  */
-function requestedSize(size: string | undefined, model: ServedModel): Partial<ImageSize> {
+export function requestedSize(size: string | undefined, model: ServedModel): Partial<ImageSize> {
   if (size === undefined || size === 'auto') return {};
   const parsed = parseSize(size);
   if (!parsed) {
@@ -66,10 +67,15 @@ function requestedSize(size: string | undefined, model: ServedModel): Partial<Im
   return bucketSize(model, parsed);
 }
 
-openai.post('/', async (c) => {
+/** OpenAI's model names mean the default model here. */
+export function servedModelId(model: string | undefined): string | undefined {
+  return model !== undefined && OPENAI_MODELS.test(model) ? undefined : model;
+}
+
+openai.post('/generations', async (c) => {
   const config = c.var.config;
   const body = await readJson(c, OpenAiImageRequest, config.MAX_BODY_BYTES);
-  const modelId = body.model !== undefined && OPENAI_MODELS.test(body.model) ? undefined : body.model;
+  const modelId = servedModelId(body.model);
   const request = nativeRequest(
     {
       prompt: body.prompt,
@@ -85,7 +91,18 @@ openai.post('/', async (c) => {
     },
     CLIENT_NAMES,
   );
-  const outcome = await withClientNames(CLIENT_NAMES, async () =>
+  return answerOpenAi(c, request, CLIENT_NAMES, body.response_format);
+});
+
+/** Runs a native request for an OpenAI route and answers in OpenAI's images shape. */
+export async function answerOpenAi(
+  c: Context<AppEnv>,
+  request: GenerationRequest,
+  clientNames: Readonly<Record<string, string>>,
+  responseFormat: 'url' | 'b64_json',
+): Promise<Response> {
+  const config = c.var.config;
+  const outcome = await withClientNames(clientNames, async () =>
     runGeneration(
       { env: c.env, config, waitUntil: (p) => c.executionCtx.waitUntil(p) },
       await prepareGeneration(config, request),
@@ -95,7 +112,7 @@ openai.post('/', async (c) => {
   const base = baseUrl(c);
   const data = await Promise.all(
     outcome.images.map(async (image) => ({
-      ...(body.response_format === 'b64_json'
+      ...(responseFormat === 'b64_json'
         ? { b64_json: toBase64(await imageBytes(c.env.IMAGES, image)) }
         : { url: `${base}/i/${image.objectKey}` }),
       revised_prompt: outcome.generation.prompt.text,
@@ -109,4 +126,4 @@ openai.post('/', async (c) => {
     output_format: outcome.generation.outputFormat,
     size: `${outcome.generation.width}x${outcome.generation.height}`,
   });
-});
+}

@@ -47,7 +47,8 @@ export const LoraField = z.strictObject({
 });
 
 export const GenerationRequest = z.strictObject({
-  prompt: z.string().min(1).max(LIMITS.promptChars),
+  /** May be empty only with init_image (img2img redraws the picture unprompted, as A1111 allows). */
+  prompt: z.string().max(LIMITS.promptChars),
   negative_prompt: z.string().max(LIMITS.promptChars).default(''),
   model: z.string().min(1).max(100).optional(),
   width: imageSide.optional(),
