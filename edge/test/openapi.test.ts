@@ -14,7 +14,15 @@ import type {
   Operation,
   Reference,
 } from '../src/openapi/openapi-types.ts';
-import { call, createApiKey, type ErrorBody, eventually, postJson, uniquePrompt } from './support/api.ts';
+import {
+  call,
+  createApiKey,
+  type ErrorBody,
+  eventually,
+  pngHeaderBase64,
+  postJson,
+  uniquePrompt,
+} from './support/api.ts';
 
 // The validator reads its copy of the OpenAPI 3.1 schema with node:fs, from its own package
 // folder, which workerd's file system does not have; it gets the same file, bundled by Vite.
@@ -127,13 +135,18 @@ function operation(operationId: string): { path: string; method: HttpMethod; ope
   return found;
 }
 
+/** The request body's JSON or multipart media type. */
+function requestMedia(op: Operation) {
+  return op.requestBody?.content['application/json'] ?? op.requestBody?.content['multipart/form-data'];
+}
+
 function requestExample(op: Operation): Record<string, unknown> {
-  return op.requestBody?.content['application/json']?.example as Record<string, unknown>;
+  return requestMedia(op)?.example as Record<string, unknown>;
 }
 
 function requestSchema(op: Operation): JsonSchema {
-  const schema = op.requestBody?.content['application/json']?.schema;
-  if (!schema) throw new Error(`${op.operationId} has no JSON request body`);
+  const schema = requestMedia(op)?.schema;
+  if (!schema) throw new Error(`${op.operationId} has no request body`);
   return resolve<JsonSchema>(schema);
 }
 
@@ -235,6 +248,50 @@ describe('the request examples', () => {
       else expect(error.message, what).toContain('not_a_field');
     }
   });
+});
+
+const FORM_ROUTES = ['editOpenAiImages', 'createOpenAiImageVariations'];
+
+/** The example as multipart: "@name" values become a small real PNG file. */
+async function formOf(example: Record<string, unknown>): Promise<FormData> {
+  const png = Uint8Array.from(atob(pngHeaderBase64(64, 64)), (ch) => ch.charCodeAt(0));
+  const form = new FormData();
+  for (const [name, value] of Object.entries(example)) {
+    const text = String(value);
+    if (text.startsWith('@')) form.append(name, new File([png], text.slice(1), { type: 'image/png' }));
+    else form.append(name, text);
+  }
+  return form;
+}
+
+describe('the multipart request examples', () => {
+  it.each(FORM_ROUTES)('%s: the example is accepted, with the documented answer', async (id) => {
+    const { path, operation: op } = operation(id);
+    const example = { ...requestExample(op), prompt: uniquePrompt('a mended sail') };
+    const response = await call(path, { key, method: 'POST', body: await formOf(example) });
+    expect(response.status).toBe(200);
+    await expectDocumented(op, response);
+  });
+
+  it.each(FORM_ROUTES)(
+    '%s: a missing image, an unknown field or a JSON body is a 4xx naming it',
+    async (id) => {
+      const { path, operation: op } = operation(id);
+      const { image: _image, ...rest } = requestExample(op);
+      const missing = await call(path, { key, method: 'POST', body: await formOf(rest) });
+      expect(missing.status).toBe(400);
+      expect(((await missing.json()) as ErrorBody).error.field).toBe('image');
+      const extra = await call(path, {
+        key,
+        method: 'POST',
+        body: await formOf({ ...requestExample(op), not_a_field: 1 }),
+      });
+      expect(extra.status).toBe(400);
+      expect(((await extra.json()) as ErrorBody).error.message).toContain('not_a_field');
+      const json = await postJson(path, { prompt: 'x' }, key);
+      expect(json.status).toBe(415);
+    },
+  );
 });
 
 /** One body per rule of the schema, each breaking that rule alone. */

@@ -5,6 +5,7 @@ import type { RequestExamples } from './examples.ts';
 import type { Operation, PathItem } from './openapi-types.ts';
 import {
   BODY_ERRORS,
+  formBody,
   GPU_ERRORS,
   jsonBody,
   jsonResponse,
@@ -35,6 +36,36 @@ export function compatPaths(examples: RequestExamples): Record<string, PathItem>
         description:
           'For the `openai` SDKs and other OpenAI clients. OpenAI’s options that do not apply here are accepted and ignored; unknown fields are refused, as OpenAI refuses them.',
         requestBody: jsonBody('OpenAiImageRequest', examples.openai),
+        responses: {
+          '200': jsonResponse('The images.', 'OpenAiImagesResponse', xCache),
+          ...BODY_ERRORS,
+          ...GPU_ERRORS,
+        },
+      }),
+    },
+    '/v1/images/edits': {
+      post: withApiKey({
+        operationId: 'editOpenAiImages',
+        tags: ['OpenAI-compatible'],
+        summary: 'Edit an image (OpenAI image edits)',
+        description:
+          'Inpainting for the `openai` SDK’s `images.edit`: the prompt repaints the mask’s transparent area, and every pixel outside it comes back unchanged. Without a mask, a PNG with an alpha channel is its own mask, and any other image is redrawn whole (img2img). Of several images the first is edited (Stable Diffusion takes no reference images; `X-Ignored-Images` counts the rest). The mask must be the image’s size.',
+        requestBody: formBody('OpenAiEditRequest', examples.openaiEdit),
+        responses: {
+          '200': jsonResponse('The images.', 'OpenAiImagesResponse', xCache),
+          ...BODY_ERRORS,
+          ...GPU_ERRORS,
+        },
+      }),
+    },
+    '/v1/images/variations': {
+      post: withApiKey({
+        operationId: 'createOpenAiImageVariations',
+        tags: ['OpenAI-compatible'],
+        summary: 'Vary an image (OpenAI image variations)',
+        description:
+          'For the `openai` SDK’s `images.createVariation`: the image redrawn by img2img (strength 0.6 unless `strength` says otherwise) with an empty prompt, or `prompt` if given.',
+        requestBody: formBody('OpenAiVariationRequest', examples.openaiVariation),
         responses: {
           '200': jsonResponse('The images.', 'OpenAiImagesResponse', xCache),
           ...BODY_ERRORS,

@@ -6,6 +6,7 @@ import { Interaction } from '../discord/interaction.ts';
 import { Txt2ImgRequest } from '../routes/a1111.ts';
 import { ImagesRequest } from '../routes/images.ts';
 import { OpenAiImageRequest } from '../routes/openai.ts';
+import { OpenAiEditFields, OpenAiVariationFields } from '../routes/openai-edits.ts';
 import { TokenizeRequest } from '../routes/tokenize.ts';
 import {
   A1111Embeddings,
@@ -19,14 +20,17 @@ import {
 import { ERROR_RESPONSES } from './error-responses.ts';
 import {
   IMAGES_FIELDS,
+  OPENAI_EDIT_FIELDS,
+  OPENAI_EDIT_FILES,
   OPENAI_FIELDS,
+  OPENAI_VARIATION_FIELDS,
   PREVIEW_FIELDS,
   PROGRESS_FIELDS,
   TOKENIZE_FIELDS,
   TXT2IMG_FIELDS,
 } from './field-notes.ts';
 import { JobEvent, JobPreviewEvent, JobProgressEvent, JobQueuedEvent } from './job-events.ts';
-import { componentSchemas, describeProperties } from './json-schema.ts';
+import { componentSchemas, describeProperties, withFiles } from './json-schema.ts';
 import type { OpenApiDocument } from './openapi-types.ts';
 import { RESPONSE_HEADERS } from './response-headers.ts';
 import {
@@ -40,9 +44,21 @@ import {
 
 function schemas() {
   const requests = componentSchemas(
-    { ImagesRequest, OpenAiImageRequest, Txt2ImgRequest, TokenizeRequest, DiscordInteraction: Interaction },
+    {
+      ImagesRequest,
+      OpenAiImageRequest,
+      OpenAiEditRequest: OpenAiEditFields,
+      OpenAiVariationRequest: OpenAiVariationFields,
+      Txt2ImgRequest,
+      TokenizeRequest,
+      DiscordInteraction: Interaction,
+    },
     'input',
   );
+  withFiles(requests.OpenAiEditRequest, OPENAI_EDIT_FILES);
+  withFiles(requests.OpenAiVariationRequest, { image: OPENAI_EDIT_FILES.image });
+  describeProperties(requests.OpenAiEditRequest, OPENAI_EDIT_FIELDS);
+  describeProperties(requests.OpenAiVariationRequest, OPENAI_VARIATION_FIELDS);
   describeProperties(requests.ImagesRequest, IMAGES_FIELDS);
   describeProperties(requests.OpenAiImageRequest, OPENAI_FIELDS);
   describeProperties(requests.Txt2ImgRequest, TXT2IMG_FIELDS);

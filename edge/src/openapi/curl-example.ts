@@ -1,6 +1,6 @@
 // A curl command for an operation, from the document alone: its URL with the path parameters'
 // examples, the API key unless the operation is public, required headers, and the request
-// body's example. For a POSIX shell: the key comes from $API_KEY, everything else is quoted.
+// body's example (JSON, or multipart fields as -F, files as "@name"). For a POSIX shell: the key comes from $API_KEY, everything else is quoted.
 import { resolve } from './document-refs.ts';
 import type { HttpMethod, OpenApiDocument, Operation, Parameter, PathItem } from './openapi-types.ts';
 
@@ -31,6 +31,11 @@ export function curlExample(
   const body = operation.requestBody?.content['application/json'];
   if (body?.example !== undefined) {
     lines.push(`-H 'Content-Type: application/json'`, `-d ${shellQuote(JSON.stringify(body.example))}`);
+  }
+  const form = operation.requestBody?.content['multipart/form-data'];
+  for (const [name, value] of Object.entries((form?.example ?? {}) as Record<string, unknown>)) {
+    // "@file" is curl's own syntax for a file part.
+    lines.push(`-F ${shellQuote(`${name}=${String(value)}`)}`);
   }
   return lines.join(' \\\n  ');
 }

@@ -5,6 +5,9 @@ import type { ModelConfig } from '../config/model-config.ts';
 export interface RequestExamples {
   images: Record<string, unknown>;
   openai: Record<string, unknown>;
+  /** Multipart: a value starting with "@" is a file, as curl's -F writes it. */
+  openaiEdit: Record<string, unknown>;
+  openaiVariation: Record<string, unknown>;
   txt2img: Record<string, unknown>;
   tokenize: Record<string, unknown>;
   discord: Record<string, unknown>;
@@ -36,6 +39,15 @@ export function requestExamples(model: ModelConfig): RequestExamples {
       response_format: 'url',
       seed: 42,
     },
+    openaiEdit: {
+      image: '@image.png',
+      mask: '@mask.png',
+      prompt: PROMPT,
+      n: 1,
+      size: 'auto',
+      response_format: 'url',
+    },
+    openaiVariation: { image: '@image.png', n: 1, size: 'auto', response_format: 'url' },
     txt2img: {
       prompt: PROMPT,
       negative_prompt: NEGATIVE,

@@ -73,6 +73,37 @@ export const OPENAI_FIELDS: Readonly<Record<string, string>> = {
   seed: notOpenAi,
 };
 
+export const OPENAI_EDIT_FILES = {
+  image: {
+    description:
+      'The picture to edit (PNG, JPEG or WebP; also sent as `image[]`). With no mask, a PNG’s own transparency marks what to repaint.',
+    required: true,
+  },
+  mask: {
+    description: 'A PNG of the image’s size: transparent pixels are repainted, opaque ones kept exactly.',
+    required: false,
+  },
+} as const;
+
+const { style: _noStyle, ...OPENAI_FORM_FIELDS } = OPENAI_FIELDS;
+
+export const OPENAI_EDIT_FIELDS: Readonly<Record<string, string>> = {
+  ...OPENAI_FORM_FIELDS,
+  prompt: 'What to draw in the masked area, with emphasis syntax.',
+  size: '`<width>x<height>` in pixels, or `auto` (the default): the image’s own size when the model makes it.',
+  input_fidelity: ignored,
+  strength: `${notOpenAi} How much to repaint: 1 for a masked edit, 0.75 for a whole-image one, when absent.`,
+  mask_blur: `${notOpenAi} Gaussian sigma of the mask’s edge in pixels; 4 when absent, 0 for a hard edge.`,
+};
+
+export const OPENAI_VARIATION_FIELDS: Readonly<Record<string, string>> = {
+  ...OPENAI_FORM_FIELDS,
+  prompt: `${notOpenAi} A prompt to steer the variations; none when absent.`,
+  size: OPENAI_EDIT_FIELDS.size,
+  input_fidelity: ignored,
+  strength: `${notOpenAi} How much of the picture to redraw; 0.6 when absent.`,
+};
+
 export const TXT2IMG_FIELDS: Readonly<Record<string, string>> = {
   prompt: GENERATION_FIELDS.prompt,
   negative_prompt: GENERATION_FIELDS.negative_prompt,

@@ -51,6 +51,20 @@ function withoutCheckFormats<T>(value: T): T {
 }
 
 /** Adds a description to named properties of an object schema; naming a missing one is a bug. */
+/** Adds required file fields (multipart, `format: binary`) to a request schema built from zod. */
+export function withFiles(
+  schema: JsonSchema,
+  files: Readonly<Record<string, { description: string; required: boolean }>>,
+) {
+  const properties = (schema.properties ?? {}) as Record<string, JsonSchema>;
+  for (const [name, { description, required }] of Object.entries(files)) {
+    properties[name] = { type: 'string', format: 'binary', description };
+    if (required) schema.required = [...((schema.required as string[]) ?? []), name];
+  }
+  schema.properties = properties;
+  return schema;
+}
+
 export function describeProperties(schema: JsonSchema, descriptions: Readonly<Record<string, string>>) {
   const properties = schema.properties as Record<string, JsonSchema> | undefined;
   for (const [name, description] of Object.entries(descriptions)) {

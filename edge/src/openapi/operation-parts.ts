@@ -14,6 +14,11 @@ export function jsonBody(schema: string, example: unknown): RequestBody {
   return { required: true, content: { 'application/json': { schema: schemaRef(schema), example } } };
 }
 
+/** A multipart body: text fields and files (`format: binary`), as OpenAI's edits take them. */
+export function formBody(schema: string, example: unknown): RequestBody {
+  return { required: true, content: { 'multipart/form-data': { schema: schemaRef(schema), example } } };
+}
+
 export function jsonResponse(
   description: string,
   schema: string | JsonSchema,
