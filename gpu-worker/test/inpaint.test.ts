@@ -9,7 +9,7 @@ import { latentMask } from '../src/inpaint/latent-mask.ts';
 import { readMask } from '../src/inpaint/mask-image.ts';
 import { fillMasked } from '../src/inpaint/masked-content.ts';
 import { pasteBack } from '../src/inpaint/paste-back.ts';
-import { RequestError } from '../src/pipeline/check-request.ts';
+import { checkGenerateRequest, RequestError } from '../src/pipeline/check-request.ts';
 import { denoiseStep, isFinished } from '../src/pipeline/denoise.ts';
 import { encodeRequestPrompts, generate, prepareImages } from '../src/pipeline/generate.ts';
 import { defaultSchedulerFor } from '../src/pipeline/scheduler-defaults.ts';
@@ -192,6 +192,55 @@ describe('inpainting with the bundled model', () => {
     expect(
       inside.some((p) => cropped[p * 3] !== whole[p * 3] || cropped[p * 3 + 1] !== whole[p * 3 + 1]),
     ).toBe(true);
+  });
+
+  it('outpaints: the init image unchanged at its place on the larger canvas, the border drawn', async () => {
+    const m = await model(BUNDLED_MODEL);
+    // A 32 × 64 picture of the model's own, extended 32 px to the right into a 64 × 64 canvas.
+    const source = await generate(
+      m,
+      request(m, { text: 'a red circle on the left on a blue background', width: 32, steps: 8, seeds: [3] }),
+    );
+    const init = await rgbOf(source.images[0].bytes);
+    const result = await generate(
+      m,
+      request(m, {
+        text: 'a blue background',
+        steps: 8,
+        scheduler: 'ddim',
+        seeds: [9],
+        initImage: source.images[0].bytes,
+        strength: 1,
+        outpaint: { left: 0, right: 32, top: 0, bottom: 0 },
+      }),
+    );
+    expect(result.images[0]).toMatchObject({ width: 64, height: 64 });
+    const out = await rgbOf(result.images[0].bytes);
+    let kept = 0;
+    for (let y = 0; y < 64; y++)
+      for (let x = 0; x < 32; x++)
+        if ([0, 1, 2].every((k) => out[(y * 64 + x) * 3 + k] === init[(y * 32 + x) * 3 + k])) kept++;
+    expect(kept).toBe(32 * 64);
+    // The border is not the stretched edge column it started from.
+    let stretched = 0;
+    for (let y = 0; y < 64; y++)
+      for (let x = 32; x < 64; x++)
+        if ([0, 1, 2].every((k) => out[(y * 64 + x) * 3 + k] === init[(y * 32 + 31) * 3 + k])) stretched++;
+    expect(stretched).toBeLessThan(32 * 64);
+  });
+
+  it('refuses outpainting without an init image, with no extension, or with no room left', async () => {
+    const m = await model(BUNDLED_MODEL);
+    const init = new Uint8Array(await png(plainCanvas([0, 0, 255])));
+    const cases = [
+      { outpaint: { left: 8, right: 0, top: 0, bottom: 0 } },
+      { initImage: init, strength: 1, outpaint: { left: 0, right: 0, top: 0, bottom: 0 } },
+      { initImage: init, strength: 1, outpaint: { left: 32, right: 32, top: 0, bottom: 0 } },
+      { initImage: init, strength: 1, outpaint: { left: -8, right: 16, top: 0, bottom: 0 } },
+    ];
+    for (const fields of cases) {
+      expect(() => checkGenerateRequest(m, request(m, fields))).toThrow(RequestError);
+    }
   });
 
   it('refuses a mask that repaints nothing, naming the field', async () => {

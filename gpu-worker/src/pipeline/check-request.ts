@@ -50,6 +50,20 @@ export function checkGenerateRequest(
   if (request.inpaint && !request.initImage) {
     throw new RequestError('mask', 'a mask needs an init image to repaint');
   }
+  if (request.outpaint) {
+    if (request.inpaint)
+      throw new RequestError('outpaint', 'outpaint brings its own mask: send no mask with it');
+    if (!request.initImage) throw new RequestError('outpaint', 'outpainting needs an init image to extend');
+    const { left, right, top, bottom } = request.outpaint;
+    const sides = [left, right, top, bottom];
+    if (sides.some((v) => !Number.isInteger(v) || v < 0) || sides.every((v) => v === 0))
+      throw new RequestError(
+        'outpaint',
+        'give whole, non-negative pixels for each side, at least one above 0',
+      );
+    if (left + right >= request.width || top + bottom >= request.height)
+      throw new RequestError('outpaint', 'the extensions leave no room for the image on the canvas');
+  }
   const { maxLength } = model.tokenizer;
   const { hiddenSize, pooledSize } = model.spec;
   for (const field of ['prompt', 'negativePrompt'] as const) {

@@ -8,6 +8,7 @@ import { CONTENT_TYPES, decodeImage, encodeImage } from '../image/image-codec.ts
 import { decodedToRgb, rgbToPlanes } from '../image/pixels.ts';
 import { type InpaintOptions, pasteInpainted, planInpaint } from '../inpaint/inpaint-plan.ts';
 import { replaceMaskedLatent } from '../inpaint/masked-content.ts';
+import { type Extension, outpaintCanvas } from '../inpaint/outpaint-canvas.ts';
 import type { DiffusionModel } from '../model/diffusion-model.ts';
 import { TorchGenerator } from '../noise/torch-generator.ts';
 import { createScheduler } from '../schedulers/registry.ts';
@@ -41,6 +42,11 @@ export interface GenerateRequest {
   strength?: number;
   /** Inpainting: repaint only where the mask says (needs an init image). */
   inpaint?: InpaintOptions;
+  /**
+   * Outpainting: the init image fills the canvas less these pixels on each side, and the border
+   * is inpainted with this blur (0 when absent) and masked content (`original`).
+   */
+  outpaint?: Extension & Pick<InpaintOptions, 'blur' | 'maskedContent'>;
   /** Prompt text for the PNG's A1111 `parameters` chunk (the pipeline itself sees only ids). */
   promptText?: string;
   negativePromptText?: string;
@@ -144,12 +150,11 @@ export async function prepareImages(
     ? guidanceScaleEmbedding(request.guidanceScale, spec.timestepCondDim)
     : undefined;
   const timeIds = spec.timeIdsSize ? sizeConditioning(request.width, request.height) : undefined;
-  const init = request.initImage
-    ? await decodeImage(request.initImage, request.width, request.height)
-    : undefined;
+  const { initImage, inpaint: inpaintOptions } = await outpainted(request);
+  const init = initImage ? await decodeImage(initImage, request.width, request.height) : undefined;
   const plan =
-    init && request.inpaint
-      ? await planInpaint(init, request.inpaint, request.width, request.height)
+    init && inpaintOptions
+      ? await planInpaint(init, inpaintOptions, request.width, request.height)
       : undefined;
   const encodeRgb = plan?.rgb ?? init;
   const encodedInit = encodeRgb
@@ -209,6 +214,21 @@ export async function prepareImages(
       inpaint,
     };
   });
+}
+
+/** The init image and inpainting to use: for outpainting, the extended canvas and its border. */
+async function outpainted(request: GenerateRequest): Promise<Pick<GenerateRequest, 'initImage' | 'inpaint'>> {
+  if (!request.outpaint || !request.initImage) return request;
+  const canvas = await outpaintCanvas(request.initImage, request.outpaint, request.width, request.height);
+  return {
+    initImage: canvas.image,
+    inpaint: {
+      mask: canvas.mask,
+      source: 'luminance',
+      blur: request.outpaint.blur,
+      maskedContent: request.outpaint.maskedContent,
+    },
+  };
 }
 
 /** Step 4: VAE-decodes each finished image (latents / scaling factor) to RGB bytes. */

@@ -123,6 +123,14 @@ export function readJob(
     outputFormat: job.output_format,
     initImage: part(envelope.parts, job.init_image, 'init_image'),
     strength: job.strength,
+    outpaint: job.outpaint && {
+      left: job.outpaint.left,
+      right: job.outpaint.right,
+      top: job.outpaint.top,
+      bottom: job.outpaint.bottom,
+      blur: job.outpaint.blur,
+      maskedContent: job.outpaint.masked_content,
+    },
     inpaint: job.inpaint && {
       mask: part(envelope.parts, job.inpaint.mask, 'inpaint.mask') as Uint8Array, // a name always gives bytes or throws
       source: job.inpaint.source,

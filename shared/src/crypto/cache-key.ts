@@ -41,6 +41,8 @@ export interface ImageIdentity {
     onlyMasked: boolean;
     onlyMaskedPadding: number;
   };
+  /** Outpainting only: pixels added per side. */
+  outpaint?: { left: number; right: number; top: number; bottom: number };
   /** LoRAs merged in, by file hash and weight in name order; absent when none, so keys stay as they were. */
   loras?: readonly { sha256: string; weight: number }[];
 }

@@ -16,6 +16,14 @@ export const MASKED_CONTENT = ['fill', 'original', 'latent_noise', 'latent_nothi
 export type MaskedContent = (typeof MASKED_CONTENT)[number];
 export const MAX_MASK_BLUR = 64;
 export const MAX_ONLY_MASKED_PADDING = 256;
+
+/** Outpainting: pixels added on each side of the init image, whose new area is inpainted. */
+export const OutpaintField = z.strictObject({
+  left: z.int().min(0).max(LIMITS.maxSize).default(0),
+  right: z.int().min(0).max(LIMITS.maxSize).default(0),
+  top: z.int().min(0).max(LIMITS.maxSize).default(0),
+  bottom: z.int().min(0).max(LIMITS.maxSize).default(0),
+});
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
 const imageSide = z
@@ -74,6 +82,8 @@ export const GenerationRequest = z.strictObject({
   /** Inpaint the mask's surroundings only, upscaled to the output size (A1111's inpaint_full_res). */
   inpaint_only_masked: z.boolean().default(false),
   only_masked_padding: z.int().min(0).max(MAX_ONLY_MASKED_PADDING).default(32),
+  /** Extends the canvas; width and height default to the init image's size plus these. */
+  outpaint: OutpaintField.optional(),
   /** LoRAs to apply, besides any `<lora:name:weight>` tags in the prompt (weights of one name add up). */
   loras: z.array(LoraField).max(LIMITS.maxLoras).default([]),
 });

@@ -89,6 +89,17 @@ export const GpuJob = z.strictObject({
       only_masked_padding: z.int().min(0).max(MAX_ONLY_MASKED_PADDING).default(32),
     })
     .optional(),
+  /** Outpainting (needs init_image, not inpaint): pixels added per side, and how the border is drawn. */
+  outpaint: z
+    .strictObject({
+      left: z.int().min(0),
+      right: z.int().min(0),
+      top: z.int().min(0),
+      bottom: z.int().min(0),
+      blur: z.number().min(0).max(MAX_MASK_BLUR),
+      masked_content: z.enum(MASKED_CONTENT),
+    })
+    .optional(),
   /** The worker gives up on the job after this long, queueing included. */
   timeout_ms: z.int().min(1000).max(3_600_000).optional(),
   /** A preview frame on the job's event stream every this many steps; 0 = none. */
