@@ -65,7 +65,33 @@ describe('inpainting requests', () => {
     });
   });
 
+  it('outpaints onto a canvas of the image size plus the extensions, with the border blur and content', async () => {
+    const key = await keyOf();
+    const prompt = uniquePrompt('a wider shore');
+    const wide = pngHeaderBase64(64, 32);
+    const response = await postJson(
+      '/v1/images',
+      { prompt, seed: 2, init_image: wide, outpaint: { left: 16, right: 16, bottom: 32 }, mask_blur: 2 },
+      key,
+    );
+    expect(response.status).toBe(200);
+    const [job] = await gpuCalls(prompt);
+    expect([job.width, job.height]).toEqual([96, 64]);
+    expect(job.outpaint).toEqual({
+      left: 16,
+      right: 16,
+      top: 0,
+      bottom: 32,
+      blur: 2,
+      masked_content: 'original',
+    });
+    expect(job.inpaint).toBeUndefined();
+  });
+
   it.each([
+    ['outpaint without init_image', { outpaint: { left: 8 } }, 'outpaint'],
+    ['outpaint with a mask', { init_image: image, mask, outpaint: { left: 8 } }, 'outpaint'],
+    ['outpaint extending nothing', { init_image: image, outpaint: {} }, 'outpaint'],
     ['a mask without init_image', { mask }, 'mask'],
     ['a mask of another size', { init_image: image, mask: pngHeaderBase64(64, 32) }, 'mask'],
     ['a mask that is not an image', { init_image: image, mask: btoa('not an image at all') }, 'mask'],

@@ -21,7 +21,7 @@ export interface ImagesResponse {
     prompt: TokenReport;
     negative_prompt: TokenReport;
   };
-  parameters: Record<string, string | number | boolean>;
+  parameters: Record<string, string | number | boolean | Record<string, number>>;
 }
 
 interface TokenReport {
@@ -71,6 +71,16 @@ export function imagesResponse(outcome: GenerationOutcome, baseUrl: string): Ima
       n: g.images.length,
       output_format: g.outputFormat,
       ...(g.strength !== undefined ? { strength: g.strength } : {}),
+      ...(g.outpaint && {
+        outpaint: {
+          left: g.outpaint.left,
+          right: g.outpaint.right,
+          top: g.outpaint.top,
+          bottom: g.outpaint.bottom,
+        },
+        mask_blur: g.outpaint.blur,
+        masked_content: g.outpaint.maskedContent,
+      }),
       ...(g.inpaint && {
         mask_source: g.inpaint.source,
         invert_mask: g.inpaint.invert,

@@ -59,6 +59,8 @@ export interface PreparedGeneration {
   /** img2img: SHA-256 of the init image (its bytes travel beside this record), and the strength. */
   initImageSha256?: string;
   strength?: number;
+  /** Outpainting: pixels added on each side (the border is inpainted with inpaint's blur and content). */
+  outpaint?: PreparedOutpaint;
   /** Inpainting: SHA-256 of the mask (its bytes travel beside this record) and how it is used. */
   inpaint?: PreparedInpaint;
   images: PreparedImage[];
@@ -68,6 +70,15 @@ export interface PreparedGeneration {
   loras?: PreparedLora[];
   /** Textual-inversion embeddings either prompt used (for the infotext; the revision covers them). */
   embeddings?: { name: string; sha256: string }[];
+}
+
+export interface PreparedOutpaint {
+  left: number;
+  right: number;
+  top: number;
+  bottom: number;
+  blur: number;
+  maskedContent: MaskedContent;
 }
 
 export interface PreparedInpaint {
@@ -230,8 +241,9 @@ function randomSeed(): number {
 
 export async function prepareGeneration(config: EdgeConfig, request: GenerationRequest): Promise<Prepared> {
   const model = findModel(config, request.model);
-  const width = request.width ?? model.config.default_width;
-  const height = request.height ?? model.config.default_height;
+  const canvas = outpaintCanvas(request);
+  const width = request.width ?? canvas?.width ?? model.config.default_width;
+  const height = request.height ?? canvas?.height ?? model.config.default_height;
   checkSide(model, 'width', width);
   checkSide(model, 'height', height);
   checkBucket(model, width, height);
@@ -278,6 +290,11 @@ export async function prepareGeneration(config: EdgeConfig, request: GenerationR
   const initImage = request.init_image === undefined ? undefined : decodeInitImage(request.init_image);
   const initImageSha256 = initImage ? await sha256Hex(initImage) : undefined;
   const strength = initImage ? (request.strength ?? DEFAULT_STRENGTH) : undefined;
+  const outpaint: PreparedOutpaint | undefined = request.outpaint && {
+    ...request.outpaint,
+    blur: request.mask_blur,
+    maskedContent: request.masked_content,
+  };
   const mask = initImage && request.mask !== undefined ? readMask(initImage, request.mask) : undefined;
   const inpaint: PreparedInpaint | undefined = mask && {
     maskSha256: await sha256Hex(mask),
@@ -305,6 +322,7 @@ export async function prepareGeneration(config: EdgeConfig, request: GenerationR
     initImageSha256,
     strength,
     ...(inpaint && { inpaint }),
+    ...(outpaint && { outpaint }),
     tokenLimit: LIMITS.maxPromptChunks * (model.tokenizer().maxLength - 2),
     ...(loras.length > 0 && { loras }),
     ...usedEmbeddings(model, [prompt, negativePrompt]),
@@ -330,11 +348,39 @@ export async function prepareGeneration(config: EdgeConfig, request: GenerationR
         initImageSha256,
         strength,
         inpaint,
+        outpaint,
         loras: loras.length > 0 ? loras.map(({ sha256, weight }) => ({ sha256, weight })) : undefined,
       }),
     })),
   );
   return { generation: { ...generation, images }, initImage, ...(mask && { mask }) };
+}
+
+/** Outpainting's default canvas: the init image's size plus the extensions. */
+function outpaintCanvas(request: GenerationRequest): { width: number; height: number } | undefined {
+  const { outpaint, init_image: init } = request;
+  if (!outpaint) return undefined;
+  if (init === undefined) {
+    throw new ApiError(400, 'invalid_request', 'outpaint: needs init_image, the picture to extend', {
+      field: 'outpaint',
+    });
+  }
+  if (request.mask !== undefined) {
+    throw new ApiError(
+      400,
+      'invalid_request',
+      'outpaint: brings its own mask (the new border); send no mask',
+      {
+        field: 'outpaint',
+      },
+    );
+  }
+  const { left, right, top, bottom } = outpaint;
+  if (left + right + top + bottom === 0) {
+    throw new ApiError(400, 'invalid_request', 'outpaint: extend at least one side', { field: 'outpaint' });
+  }
+  const own = pixelSize(decodeInitImage(init), 'init_image');
+  return { width: own.width + left + right, height: own.height + top + bottom };
 }
 
 /** The mask's bytes, refused unless it is an image of the init image's pixel size. */

@@ -147,6 +147,14 @@ export async function runGeneration(
       output_format: generation.outputFormat,
       init_image: initImage ? 'init_image' : undefined,
       strength: generation.strength,
+      outpaint: generation.outpaint && {
+        left: generation.outpaint.left,
+        right: generation.outpaint.right,
+        top: generation.outpaint.top,
+        bottom: generation.outpaint.bottom,
+        blur: generation.outpaint.blur,
+        masked_content: generation.outpaint.maskedContent,
+      },
       inpaint: generation.inpaint && {
         mask: 'mask',
         source: generation.inpaint.source,

@@ -6,6 +6,7 @@ import {
   MASK_SOURCES,
   MASKED_CONTENT,
   OUTPUT_FORMATS,
+  OutpaintField,
 } from '@latent-edge/shared/protocol/generation-request';
 import { SCHEDULER_NAMES } from '@latent-edge/shared/scheduler-names';
 import { z } from 'zod';
@@ -71,6 +72,7 @@ export const ImagesResponse = z
         mask_blur: z.number().optional(),
         masked_content: z.enum(MASKED_CONTENT).optional(),
         inpaint_only_masked: z.boolean().optional(),
+        outpaint: OutpaintField.optional(),
         only_masked_padding: z.number().optional(),
       })
       .describe('Every parameter used, defaults filled in: send them back to make the same images.'),

@@ -92,6 +92,14 @@ export interface ReceivedJob {
   init_image_bytes?: number;
   /** Inpainting as sent, with the mask part's size in place of its name. */
   inpaint?: { mask_bytes?: number; source: string; invert: boolean; blur: number; masked_content: string };
+  outpaint?: {
+    left: number;
+    right: number;
+    top: number;
+    bottom: number;
+    blur: number;
+    masked_content: string;
+  };
   /** The LoRAs the job asked for, as sent. */
   loras: { name: string; sha256?: string; weight: number }[];
   /** How the fake answered: 200, or the error status. */
@@ -176,6 +184,7 @@ async function generate(request: Request, host: string): Promise<Response> {
     prompt_embedding: job.prompt.embedding !== undefined,
     negative_prompt_embedding: job.negative_prompt.embedding !== undefined,
     init_image_bytes: job.init_image ? parts[job.init_image]?.length : undefined,
+    outpaint: job.outpaint,
     inpaint: job.inpaint && {
       mask_bytes: parts[job.inpaint.mask]?.length,
       source: job.inpaint.source,
