@@ -12,6 +12,7 @@ import { requireApiKey } from './middleware/auth.ts';
 import { notFound, onError } from './middleware/errors.ts';
 import { rateLimit } from './middleware/rate-limit.ts';
 import { a1111 } from './routes/a1111.ts';
+import { a1111PngInfo } from './routes/a1111-png-info.ts';
 import { images } from './routes/images.ts';
 import { jobs } from './routes/jobs.ts';
 import { models } from './routes/models.ts';
@@ -48,6 +49,7 @@ app.route('/v1/models', models);
 app.route('/v1/tokenize', tokenize);
 app.route('/v1/webhook-secret', webhookSecretRoute);
 app.route('/sdapi/v1', a1111);
+app.route('/sdapi/v1', a1111PngInfo);
 
 app.notFound(notFound);
 app.onError(onError);

@@ -5,7 +5,11 @@
 // a model with aspect buckets (SDXL) does not make lands on its nearest bucket.
 import { A1111_SAMPLERS, formatInfotext } from '@latent-edge/shared/infotext';
 import { LIMITS } from '@latent-edge/shared/protocol/limits';
-import { resolveSchedulerName, type SchedulerName } from '@latent-edge/shared/scheduler-names';
+import {
+  A1111_SCHEDULES,
+  resolveSchedulerName,
+  type SchedulerName,
+} from '@latent-edge/shared/scheduler-names';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { bucketSize } from '../compat/bucket-size.ts';
@@ -181,6 +185,9 @@ a1111.post('/txt2img', async (c) => {
 a1111.get('/samplers', (c) =>
   c.json(A1111_SAMPLERS.map((s) => ({ name: s.name, aliases: [s.scheduler], options: {} }))),
 );
+
+// A1111 ≥ 1.9 (modules/api/api.py `get_schedulers`): the sigma schedules `scheduler` may name.
+a1111.get('/schedulers', (c) => c.json(A1111_SCHEDULES));
 
 // A1111's Lora extension (extensions-builtin/Lora/scripts/lora_script.py, `get_loras`): one entry
 // per file. A1111 lists every file whatever the checkpoint; here LoRAs belong to a model, so this
