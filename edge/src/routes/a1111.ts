@@ -12,12 +12,13 @@ import {
 } from '@latent-edge/shared/scheduler-names';
 import { Hono } from 'hono';
 import { z } from 'zod';
+import { ignoredFieldWarnings } from '../compat/a1111-ignored-fields.ts';
+import { jobTimestamp, runA1111Generation } from '../compat/a1111-job.ts';
 import { bucketSize } from '../compat/bucket-size.ts';
 import { nativeRequest, withClientNames } from '../compat/native-request.ts';
 import type { AppEnv } from '../env.ts';
 import { imageBytes, toBase64 } from '../generation/image-bytes.ts';
 import { prepareGeneration } from '../generation/prepare-generation.ts';
-import { runGeneration } from '../generation/run-generation.ts';
 import { findModel, servedModels } from '../generation/served-models.ts';
 import { ApiError } from '../http/api-error.ts';
 import { readJson } from '../http/read-json.ts';
@@ -69,13 +70,12 @@ function samplerToScheduler(
 }
 
 /** "tiny-sd [ec9c825edc]" (A1111's checkpoint title) or "tiny-sd" → the model id. */
-function checkpointModel(title: string | undefined): string | undefined {
+export function checkpointModel(title: string | undefined): string | undefined {
   return title?.replace(/\s*\[[0-9a-f]+\]$/, '');
 }
 
-function timestamp(date: Date): string {
-  return date.toISOString().replace(/[-:T]/g, '').slice(0, 14);
-}
+const HONOURED = new Set(Object.keys(Txt2ImgRequest.shape));
+const HONOURED_SETTINGS = new Set(['sd_model_checkpoint']);
 
 a1111.post('/txt2img', async (c) => {
   const config = c.var.config;
@@ -91,7 +91,11 @@ a1111.post('/txt2img', async (c) => {
       },
     );
   }
-  const model = checkpointModel(body.override_settings?.sd_model_checkpoint);
+  // The request's own checkpoint, else the one POST /sdapi/v1/options chose for this key.
+  const model =
+    checkpointModel(body.override_settings?.sd_model_checkpoint) ??
+    (await c.env.A1111_SESSION.getByName(c.var.apiKey.id).checkpoint()) ??
+    undefined;
   const request = nativeRequest(
     {
       prompt: body.prompt,
@@ -107,11 +111,7 @@ a1111.post('/txt2img', async (c) => {
     CLIENT_NAMES,
   );
   const outcome = await withClientNames(CLIENT_NAMES, async () =>
-    runGeneration(
-      { env: c.env, config, waitUntil: (p) => c.executionCtx.waitUntil(p) },
-      await prepareGeneration(config, request),
-      { jobId: crypto.randomUUID() },
-    ),
+    runA1111Generation(c, await prepareGeneration(config, request)),
   );
   const g = outcome.generation;
   const seeds = outcome.images.map((image) => image.seed);
@@ -158,10 +158,11 @@ a1111.post('/txt2img', async (c) => {
     index_of_first_image: 0,
     infotexts,
     styles: [],
-    job_timestamp: timestamp(new Date()),
+    job_timestamp: jobTimestamp(new Date()),
     clip_skip: 1,
     is_using_inpainting_conditioning: false,
     version: 'latent-edge',
+    warnings: ignoredFieldWarnings(body, HONOURED, HONOURED_SETTINGS),
   };
   const images = await Promise.all(
     outcome.images.map(async (image) => toBase64(await imageBytes(c.env.IMAGES, image))),
