@@ -4,9 +4,18 @@
 // of it depends on the request or the configuration.
 import { Interaction } from '../discord/interaction.ts';
 import { Txt2ImgRequest } from '../routes/a1111.ts';
+import { A1111OptionsRequest } from '../routes/a1111-options.ts';
+import { PngInfoRequest } from '../routes/a1111-png-info.ts';
 import { ImagesRequest } from '../routes/images.ts';
 import { OpenAiImageRequest } from '../routes/openai.ts';
 import { TokenizeRequest } from '../routes/tokenize.ts';
+import {
+  A1111Interrupted,
+  A1111Options,
+  A1111Progress,
+  A1111Schedulers,
+  PngInfoResponse,
+} from './a1111-aux-schemas.ts';
 import {
   A1111Embeddings,
   A1111Loras,
@@ -20,6 +29,8 @@ import { ERROR_RESPONSES } from './error-responses.ts';
 import {
   IMAGES_FIELDS,
   OPENAI_FIELDS,
+  OPTIONS_FIELDS,
+  PNG_INFO_FIELDS,
   PREVIEW_FIELDS,
   PROGRESS_FIELDS,
   TOKENIZE_FIELDS,
@@ -40,13 +51,23 @@ import {
 
 function schemas() {
   const requests = componentSchemas(
-    { ImagesRequest, OpenAiImageRequest, Txt2ImgRequest, TokenizeRequest, DiscordInteraction: Interaction },
+    {
+      ImagesRequest,
+      OpenAiImageRequest,
+      Txt2ImgRequest,
+      PngInfoRequest,
+      A1111OptionsRequest,
+      TokenizeRequest,
+      DiscordInteraction: Interaction,
+    },
     'input',
   );
   describeProperties(requests.ImagesRequest, IMAGES_FIELDS);
   describeProperties(requests.OpenAiImageRequest, OPENAI_FIELDS);
   describeProperties(requests.Txt2ImgRequest, TXT2IMG_FIELDS);
   describeProperties(requests.TokenizeRequest, TOKENIZE_FIELDS);
+  describeProperties(requests.PngInfoRequest, PNG_INFO_FIELDS);
+  describeProperties(requests.A1111OptionsRequest, OPTIONS_FIELDS);
   const responses = componentSchemas(
     {
       ErrorBody,
@@ -61,6 +82,11 @@ function schemas() {
       A1111Embeddings,
       A1111Loras,
       A1111Models,
+      A1111Progress,
+      A1111Interrupted,
+      A1111Options,
+      A1111Schedulers,
+      PngInfoResponse,
       DiscordInteractionResponse,
       JobEvent,
       JobQueuedEvent,
