@@ -54,6 +54,7 @@ export function compatPaths(examples: RequestExamples): Record<string, PathItem>
         responses: {
           '200': jsonResponse('The images, base64.', 'Txt2ImgResponse', xCache),
           ...BODY_ERRORS,
+          '409': jsonResponse('POST /sdapi/v1/interrupt stopped it (`cancelled`).', 'ErrorBody'),
           ...GPU_ERRORS,
         },
       }),

@@ -1,8 +1,10 @@
 // The AUTOMATIC1111 web UI API (modules/api/api.py), so tools that drive A1111 work unchanged:
-// POST /sdapi/v1/txt2img, GET /sdapi/v1/samplers, /sd-models and /loras. Like A1111 (pydantic,
-// extra fields ignored), fields it knows but that do not apply here are ignored; sizes, steps and
-// guidance default to the model's own defaults rather than A1111's 512×512, 50 steps; a size that
-// a model with aspect buckets (SDXL) does not make lands on its nearest bucket.
+// POST /sdapi/v1/txt2img, GET /sdapi/v1/samplers, /schedulers, /sd-models, /loras and /embeddings
+// (progress, interrupt, options and png-info are in ./a1111-*.ts). Like A1111 (pydantic, extra
+// fields ignored), fields that do not apply here are ignored, each one set named in `info`'s
+// `warnings`; sizes, steps and guidance default to the model's own defaults rather than A1111's
+// 512×512, 50 steps; a size that a model with aspect buckets (SDXL) does not make lands on its
+// nearest bucket.
 import { A1111_SAMPLERS, formatInfotext } from '@latent-edge/shared/infotext';
 import { LIMITS } from '@latent-edge/shared/protocol/limits';
 import {
