@@ -2,6 +2,7 @@
 // text chunks of a PNG a txt2img answered, written as Pillow writes them, read back A1111's way.
 import { formatInfotext } from '@latent-edge/shared/infotext';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { MAX_INFLATED_TEXT_BYTES } from '../src/compat/png-text.ts';
 import { call, createApiKey, type ErrorBody, postJson, uniquePrompt } from './support/api.ts';
 import { fromBase64, toBase64, withTextChunks } from './support/png-chunks.ts';
 
@@ -86,6 +87,16 @@ describe('POST /sdapi/v1/png-info', () => {
     const { error } = (await response.json()) as ErrorBody;
     expect(error).toMatchObject({ code: 'invalid_image', field: 'image' });
     expect(error.message).toContain(reason);
+  });
+
+  it('refuses a compressed chunk that inflates past its limit (a deflate bomb) with a 400', async () => {
+    const image = await withTextChunks(png, [
+      { keyword: 'parameters', text: 'a'.repeat(MAX_INFLATED_TEXT_BYTES + 1), kind: 'zTXt' },
+    ]);
+    expect(image.length).toBeLessThan(MAX_INFLATED_TEXT_BYTES / 100);
+    const response = await postJson('/sdapi/v1/png-info', { image: toBase64(image) }, key);
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as ErrorBody).error.message).toContain('inflates past');
   });
 
   it('refuses a body without image, naming the field', async () => {
