@@ -12,6 +12,9 @@ import { requireApiKey } from './middleware/auth.ts';
 import { notFound, onError } from './middleware/errors.ts';
 import { rateLimit } from './middleware/rate-limit.ts';
 import { a1111 } from './routes/a1111.ts';
+import { a1111Options } from './routes/a1111-options.ts';
+import { a1111PngInfo } from './routes/a1111-png-info.ts';
+import { a1111Progress } from './routes/a1111-progress.ts';
 import { images } from './routes/images.ts';
 import { jobs } from './routes/jobs.ts';
 import { models } from './routes/models.ts';
@@ -24,6 +27,7 @@ import { sharePage } from './routes/share-page.ts';
 import { tokenize } from './routes/tokenize.ts';
 import { webhookSecretRoute } from './routes/webhook-secret.ts';
 
+export { A1111Session } from './durable-objects/a1111-session.ts';
 export { JobState } from './durable-objects/job-state.ts';
 export { RateLimiter } from './durable-objects/rate-limiter.ts';
 
@@ -50,6 +54,9 @@ app.route('/v1/models', models);
 app.route('/v1/tokenize', tokenize);
 app.route('/v1/webhook-secret', webhookSecretRoute);
 app.route('/sdapi/v1', a1111);
+app.route('/sdapi/v1', a1111PngInfo);
+app.route('/sdapi/v1', a1111Progress);
+app.route('/sdapi/v1', a1111Options);
 
 app.notFound(notFound);
 app.onError(onError);

@@ -326,9 +326,31 @@ function violations(schema: JsonSchema, example: Record<string, unknown>) {
 }
 
 describe('the documented answers', () => {
-  it.each(['listModels', 'getWebhookSecret', 'a1111Samplers', 'a1111Models'])('%s', async (id) => {
+  it.each([
+    'listModels',
+    'getWebhookSecret',
+    'a1111Samplers',
+    'a1111Models',
+    'a1111Schedulers',
+    'a1111GetOptions',
+    'a1111Progress',
+  ])('%s', async (id) => {
     const { path, operation: op } = operation(id);
     const response = await call(path, { key });
+    expect(response.status).toBe(200);
+    await expectDocumented(op, response);
+  });
+
+  it.each(['a1111PngInfo', 'a1111SetOptions'])('%s: the example is accepted as documented', async (id) => {
+    const { path, operation: op } = operation(id);
+    const response = await postJson(path, requestExample(op), key);
+    expect(response.status).toBe(200);
+    await expectDocumented(op, response);
+  });
+
+  it.each(['a1111Interrupt', 'a1111Skip'])('%s with nothing running', async (id) => {
+    const { path, operation: op } = operation(id);
+    const response = await call(path, { key, method: 'POST' });
     expect(response.status).toBe(200);
     await expectDocumented(op, response);
   });

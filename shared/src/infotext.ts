@@ -70,3 +70,56 @@ export function formatInfotext(p: InfotextParameters): string {
   const negative = p.negativePrompt ? `\nNegative prompt: ${p.negativePrompt}` : '';
   return `${p.prompt}${negative}\n${line}`;
 }
+
+/** A1111's `re_param` (modules/infotext_utils.py): `Key: value`, the value JSON-quoted or up to ','. */
+const PARAM = /\s*(\w[\w \-/]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)/g;
+const IMAGE_SIZE = /^(\d+)x(\d+)$/;
+
+/**
+ * An infotext read back into A1111's dict, as `modules/infotext_utils.py:
+ * parse_generation_parameters` builds it for POST /sdapi/v1/png-info: "Prompt", "Negative
+ * prompt", each `Key: value` of the last line as a string (a `WxH` value split into `Key-1` and
+ * `Key-2`), and "Clip skip" "1" when absent. A last line with fewer than 3 pairs is prompt text.
+ */
+export function parseInfotext(text: string): Record<string, string> {
+  const lines = text.trim().split('\n');
+  let last = lines.pop() ?? '';
+  if ([...last.matchAll(PARAM)].length < 3) {
+    lines.push(last);
+    last = '';
+  }
+  const prompt: string[] = [];
+  const negative: string[] = [];
+  let doneWithPrompt = false;
+  for (const raw of lines) {
+    let line = raw.trim();
+    if (line.startsWith('Negative prompt:')) {
+      doneWithPrompt = true;
+      line = line.slice('Negative prompt:'.length).trim();
+    }
+    (doneWithPrompt ? negative : prompt).push(line);
+  }
+  const result: Record<string, string> = {
+    Prompt: prompt.join('\n'),
+    'Negative prompt': negative.join('\n'),
+  };
+  for (const [, key, raw] of last.matchAll(PARAM)) {
+    let value = raw;
+    if (value.length > 1 && value.startsWith('"') && value.endsWith('"')) {
+      try {
+        value = JSON.parse(value) as string;
+      } catch {
+        // A1111 keeps what it cannot unquote as it is.
+      }
+    }
+    const size = IMAGE_SIZE.exec(value);
+    if (size) {
+      result[`${key}-1`] = size[1];
+      result[`${key}-2`] = size[2];
+    } else {
+      result[key] = value;
+    }
+  }
+  result['Clip skip'] ??= '1';
+  return result;
+}

@@ -36,3 +36,14 @@ export function resolveSchedulerName(name: string): SchedulerName | undefined {
   }
   return undefined;
 }
+
+/**
+ * AUTOMATIC1111 ≥ 1.9's sigma schedules (its `scheduler` field, GET /sdapi/v1/schedulers), those a
+ * request here may name, in `modules/sd_schedulers.py`'s shape: "automatic" is each sampler's own,
+ * "karras" picks the Karras variant of a sampler that has one (DPM++ 2M Karras, ρ = 7 as in
+ * Karras et al. 2022, Eq. 5).
+ */
+export const A1111_SCHEDULES = [
+  { name: 'automatic', label: 'Automatic', aliases: null, default_rho: -1, need_inner_model: false },
+  { name: 'karras', label: 'Karras', aliases: null, default_rho: 7, need_inner_model: false },
+] as const;

@@ -102,6 +102,14 @@ export class JobState extends DurableObject<Env> {
     return hub.open(lastEventId, snapshot, ended);
   }
 
+  /** The latest preview frame while the job runs (A1111's GET /sdapi/v1/progress shows it). */
+  async latestPreview(): Promise<{ image: string; step: number } | null> {
+    const record = await this.load();
+    if (!record || FINISHED.has(record.status)) return null;
+    const preview = (await this.eventHub()).latest('preview');
+    return (preview?.data as { image: string; step: number } | undefined) ?? null;
+  }
+
   async setWorker(worker: string): Promise<void> {
     const record = await this.load();
     if (record && !FINISHED.has(record.status)) await this.save(record, { worker });

@@ -79,12 +79,13 @@ export function compatPaths(examples: RequestExamples): Record<string, PathItem>
         tags: ['AUTOMATIC1111-compatible'],
         summary: 'Generate images (AUTOMATIC1111 txt2img)',
         description:
-          'Like AUTOMATIC1111, fields it knows that do not apply here are ignored. Size, steps and guidance default to the model’s own defaults, not 512×512 and 50 steps.',
+          'Like AUTOMATIC1111, fields it does not use are accepted and ignored; each one set to anything but off (e.g. `alwayson_scripts`) is named in `info`’s `warnings`. Size, steps and guidance default to the model’s own defaults, not 512×512 and 50 steps. The model: `override_settings.sd_model_checkpoint`, else the one POST /sdapi/v1/options set for this key. GET /sdapi/v1/progress follows the request while it runs.',
         security: BEARER_OR_BASIC,
         requestBody: jsonBody('Txt2ImgRequest', examples.txt2img),
         responses: {
           '200': jsonResponse('The images, base64.', 'Txt2ImgResponse', xCache),
           ...BODY_ERRORS,
+          '409': jsonResponse('POST /sdapi/v1/interrupt stopped it (`cancelled`).', 'ErrorBody'),
           ...GPU_ERRORS,
         },
       }),

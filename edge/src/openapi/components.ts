@@ -4,10 +4,19 @@
 // of it depends on the request or the configuration.
 import { Interaction } from '../discord/interaction.ts';
 import { Txt2ImgRequest } from '../routes/a1111.ts';
+import { A1111OptionsRequest } from '../routes/a1111-options.ts';
+import { PngInfoRequest } from '../routes/a1111-png-info.ts';
 import { ImagesRequest } from '../routes/images.ts';
 import { OpenAiImageRequest } from '../routes/openai.ts';
 import { OpenAiEditFields, OpenAiVariationFields } from '../routes/openai-edits.ts';
 import { TokenizeRequest } from '../routes/tokenize.ts';
+import {
+  A1111Interrupted,
+  A1111Options,
+  A1111Progress,
+  A1111Schedulers,
+  PngInfoResponse,
+} from './a1111-aux-schemas.ts';
 import {
   A1111Embeddings,
   A1111Loras,
@@ -24,6 +33,8 @@ import {
   OPENAI_EDIT_FILES,
   OPENAI_FIELDS,
   OPENAI_VARIATION_FIELDS,
+  OPTIONS_FIELDS,
+  PNG_INFO_FIELDS,
   PREVIEW_FIELDS,
   PROGRESS_FIELDS,
   TOKENIZE_FIELDS,
@@ -50,6 +61,8 @@ function schemas() {
       OpenAiEditRequest: OpenAiEditFields,
       OpenAiVariationRequest: OpenAiVariationFields,
       Txt2ImgRequest,
+      PngInfoRequest,
+      A1111OptionsRequest,
       TokenizeRequest,
       DiscordInteraction: Interaction,
     },
@@ -63,6 +76,8 @@ function schemas() {
   describeProperties(requests.OpenAiImageRequest, OPENAI_FIELDS);
   describeProperties(requests.Txt2ImgRequest, TXT2IMG_FIELDS);
   describeProperties(requests.TokenizeRequest, TOKENIZE_FIELDS);
+  describeProperties(requests.PngInfoRequest, PNG_INFO_FIELDS);
+  describeProperties(requests.A1111OptionsRequest, OPTIONS_FIELDS);
   const responses = componentSchemas(
     {
       ErrorBody,
@@ -77,6 +92,11 @@ function schemas() {
       A1111Embeddings,
       A1111Loras,
       A1111Models,
+      A1111Progress,
+      A1111Interrupted,
+      A1111Options,
+      A1111Schedulers,
+      PngInfoResponse,
       DiscordInteractionResponse,
       JobEvent,
       JobQueuedEvent,

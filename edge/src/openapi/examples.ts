@@ -9,12 +9,17 @@ export interface RequestExamples {
   openaiEdit: Record<string, unknown>;
   openaiVariation: Record<string, unknown>;
   txt2img: Record<string, unknown>;
+  pngInfo: Record<string, unknown>;
+  options: Record<string, unknown>;
   tokenize: Record<string, unknown>;
   discord: Record<string, unknown>;
 }
 
 const PROMPT = 'a lighthouse on a cliff at dusk, (oil painting:1.2)';
 const NEGATIVE = 'blurry, low contrast';
+/** 1×1 grey, with a `parameters` chunk: "a lighthouse", Steps 20, Euler a, CFG scale 7.5, Seed 42, Size 64x64. */
+const PNG_WITH_PARAMETERS =
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAAWnRFWHRwYXJhbWV0ZXJzAGEgbGlnaHRob3VzZQpTdGVwczogMjAsIFNhbXBsZXI6IEV1bGVyIGEsIENGRyBzY2FsZTogNy41LCBTZWVkOiA0MiwgU2l6ZTogNjR4NjQOpcGdAAAADElEQVR4nGNoaGgAAAMEAYFL09IQAAAAAElFTkSuQmCC';
 
 export function requestExamples(model: ModelConfig): RequestExamples {
   return {
@@ -59,6 +64,9 @@ export function requestExamples(model: ModelConfig): RequestExamples {
       sampler_name: 'Euler a',
       batch_size: 1,
     },
+    // A 1×1 PNG with a `parameters` chunk, as A1111 writes it.
+    pngInfo: { image: PNG_WITH_PARAMETERS },
+    options: { sd_model_checkpoint: model.id },
     tokenize: { prompt: PROMPT, model: model.id },
     discord: {
       id: '1250000000000000001',

@@ -120,7 +120,16 @@ export const TXT2IMG_FIELDS: Readonly<Record<string, string>> = {
   batch_size: 'Images per batch; batch_size × n_iter images in all, 8 at most.',
   n_iter: 'Batches.',
   override_settings:
-    'Only `sd_model_checkpoint` is read: a model id, or its title from GET /sdapi/v1/sd-models.',
+    'Only `sd_model_checkpoint` is read: a model id, or its title from GET /sdapi/v1/sd-models. Without it, the checkpoint POST /sdapi/v1/options set for this key, else the default model. Other settings are ignored, each with a warning in `info`.',
+};
+
+export const PNG_INFO_FIELDS: Readonly<Record<string, string>> = {
+  image: 'A PNG, base64, or as a `data:image/png;base64,` URL.',
+};
+
+export const OPTIONS_FIELDS: Readonly<Record<string, string>> = {
+  sd_model_checkpoint:
+    'A model id, or its title from GET /sdapi/v1/sd-models: the model of this key’s later txt2img requests that name none. Other settings are accepted and ignored.',
 };
 
 export const TOKENIZE_FIELDS: Readonly<Record<string, string>> = {

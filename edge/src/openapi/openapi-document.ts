@@ -3,6 +3,7 @@
 // examples (made with the default model's defaults) come from this deployment.
 import { version } from '../../package.json';
 import type { ModelConfig } from '../config/model-config.ts';
+import { a1111AuxPaths } from './a1111-aux-paths.ts';
 import { compatPaths } from './compat-paths.ts';
 import { components } from './components.ts';
 import { requestExamples } from './examples.ts';
@@ -49,7 +50,12 @@ export function openApiDocument(context: DocumentContext): OpenApiDocument {
     servers: [{ url: context.serverUrl }],
     tags: TAGS,
     security: [{ bearerAuth: [] }],
-    paths: { ...nativePaths(examples), ...compatPaths(examples), ...publicPaths(examples) },
+    paths: {
+      ...nativePaths(examples),
+      ...compatPaths(examples),
+      ...a1111AuxPaths(examples),
+      ...publicPaths(examples),
+    },
     components: components(),
   };
 }

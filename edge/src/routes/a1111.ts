@@ -1,19 +1,26 @@
 // The AUTOMATIC1111 web UI API (modules/api/api.py), so tools that drive A1111 work unchanged:
-// POST /sdapi/v1/txt2img, GET /sdapi/v1/samplers, /sd-models and /loras. Like A1111 (pydantic,
-// extra fields ignored), fields it knows but that do not apply here are ignored; sizes, steps and
-// guidance default to the model's own defaults rather than A1111's 512×512, 50 steps; a size that
-// a model with aspect buckets (SDXL) does not make lands on its nearest bucket.
+// POST /sdapi/v1/txt2img, GET /sdapi/v1/samplers, /schedulers, /sd-models, /loras and /embeddings
+// (progress, interrupt, options and png-info are in ./a1111-*.ts). Like A1111 (pydantic, extra
+// fields ignored), fields that do not apply here are ignored, each one set named in `info`'s
+// `warnings`; sizes, steps and guidance default to the model's own defaults rather than A1111's
+// 512×512, 50 steps; a size that a model with aspect buckets (SDXL) does not make lands on its
+// nearest bucket.
 import { A1111_SAMPLERS, formatInfotext } from '@latent-edge/shared/infotext';
 import { LIMITS } from '@latent-edge/shared/protocol/limits';
-import { resolveSchedulerName, type SchedulerName } from '@latent-edge/shared/scheduler-names';
+import {
+  A1111_SCHEDULES,
+  resolveSchedulerName,
+  type SchedulerName,
+} from '@latent-edge/shared/scheduler-names';
 import { Hono } from 'hono';
 import { z } from 'zod';
+import { ignoredFieldWarnings } from '../compat/a1111-ignored-fields.ts';
+import { jobTimestamp, runA1111Generation } from '../compat/a1111-job.ts';
 import { bucketSize } from '../compat/bucket-size.ts';
 import { nativeRequest, withClientNames } from '../compat/native-request.ts';
 import type { AppEnv } from '../env.ts';
 import { imageBytes, toBase64 } from '../generation/image-bytes.ts';
 import { prepareGeneration } from '../generation/prepare-generation.ts';
-import { runGeneration } from '../generation/run-generation.ts';
 import { findModel, servedModels } from '../generation/served-models.ts';
 import { ApiError } from '../http/api-error.ts';
 import { readJson } from '../http/read-json.ts';
@@ -65,13 +72,12 @@ function samplerToScheduler(
 }
 
 /** "tiny-sd [ec9c825edc]" (A1111's checkpoint title) or "tiny-sd" → the model id. */
-function checkpointModel(title: string | undefined): string | undefined {
+export function checkpointModel(title: string | undefined): string | undefined {
   return title?.replace(/\s*\[[0-9a-f]+\]$/, '');
 }
 
-function timestamp(date: Date): string {
-  return date.toISOString().replace(/[-:T]/g, '').slice(0, 14);
-}
+const HONOURED = new Set(Object.keys(Txt2ImgRequest.shape));
+const HONOURED_SETTINGS = new Set(['sd_model_checkpoint']);
 
 a1111.post('/txt2img', async (c) => {
   const config = c.var.config;
@@ -87,7 +93,11 @@ a1111.post('/txt2img', async (c) => {
       },
     );
   }
-  const model = checkpointModel(body.override_settings?.sd_model_checkpoint);
+  // The request's own checkpoint, else the one POST /sdapi/v1/options chose for this key.
+  const model =
+    checkpointModel(body.override_settings?.sd_model_checkpoint) ??
+    (await c.env.A1111_SESSION.getByName(c.var.apiKey.id).checkpoint()) ??
+    undefined;
   const request = nativeRequest(
     {
       prompt: body.prompt,
@@ -103,11 +113,7 @@ a1111.post('/txt2img', async (c) => {
     CLIENT_NAMES,
   );
   const outcome = await withClientNames(CLIENT_NAMES, async () =>
-    runGeneration(
-      { env: c.env, config, waitUntil: (p) => c.executionCtx.waitUntil(p) },
-      await prepareGeneration(config, request),
-      { jobId: crypto.randomUUID() },
-    ),
+    runA1111Generation(c, await prepareGeneration(config, request)),
   );
   const g = outcome.generation;
   const seeds = outcome.images.map((image) => image.seed);
@@ -154,10 +160,11 @@ a1111.post('/txt2img', async (c) => {
     index_of_first_image: 0,
     infotexts,
     styles: [],
-    job_timestamp: timestamp(new Date()),
+    job_timestamp: jobTimestamp(new Date()),
     clip_skip: 1,
     is_using_inpainting_conditioning: false,
     version: 'latent-edge',
+    warnings: ignoredFieldWarnings(body, HONOURED, HONOURED_SETTINGS),
   };
   const images = await Promise.all(
     outcome.images.map(async (image) => toBase64(await imageBytes(c.env.IMAGES, image))),
@@ -181,6 +188,9 @@ a1111.post('/txt2img', async (c) => {
 a1111.get('/samplers', (c) =>
   c.json(A1111_SAMPLERS.map((s) => ({ name: s.name, aliases: [s.scheduler], options: {} }))),
 );
+
+// A1111 ≥ 1.9 (modules/api/api.py `get_schedulers`): the sigma schedules `scheduler` may name.
+a1111.get('/schedulers', (c) => c.json(A1111_SCHEDULES));
 
 // A1111's Lora extension (extensions-builtin/Lora/scripts/lora_script.py, `get_loras`): one entry
 // per file. A1111 lists every file whatever the checkpoint; here LoRAs belong to a model, so this

@@ -1,0 +1,71 @@
+// End to end: the AUTOMATIC1111 routes around txt2img with the real gpu-worker and the edge under
+// `wrangler dev`, as an A1111 client drives them: poll /sdapi/v1/progress beside a txt2img (steps
+// and a live preview from the real denoise loop), interrupt it (the worker stops, the request
+// answers 409 cancelled), and read a real image's infotext back with /sdapi/v1/png-info.
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestStack, type TestStack } from '../support/local-stack.ts';
+
+let env: TestStack;
+let edge: string;
+let key: string;
+
+beforeAll(async () => {
+  env = await startTestStack({});
+  edge = env.info.edgeUrl;
+  key = env.info.apiKey;
+});
+
+afterAll(async () => {
+  await env?.close();
+});
+
+const headers = () => ({ Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' });
+const post = (path: string, body: unknown) =>
+  fetch(`${edge}${path}`, { method: 'POST', headers: headers(), body: JSON.stringify(body) });
+
+interface Progress {
+  progress: number;
+  state: { job: string; sampling_step: number; sampling_steps: number; interrupted: boolean };
+  current_image: string | null;
+}
+
+async function progress(): Promise<Progress> {
+  return (await fetch(`${edge}/sdapi/v1/progress`, { headers: headers() })).json() as Promise<Progress>;
+}
+
+describe('A1111 progress, interrupt and png-info with the real gpu-worker', () => {
+  it('reports the steps and a preview of a running txt2img, and interrupt stops it with a 409', async () => {
+    const answer = post('/sdapi/v1/txt2img', { prompt: 'a red circle', steps: 50, seed: 21 });
+    let seen: Progress | undefined;
+    for (let i = 0; i < 600 && !seen; i++) {
+      const p = await progress();
+      if (p.state.sampling_step >= 3 && p.current_image) seen = p;
+      else await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    if (!seen) throw new Error('no progress with a preview within 60 s');
+    expect(seen.state).toMatchObject({ job: 'txt2img', sampling_steps: 50, interrupted: false });
+    expect(seen.progress).toBeGreaterThan(0);
+    const preview = await sharp(Buffer.from(seen.current_image as string, 'base64')).metadata();
+    expect(preview.format).toBe('webp');
+
+    const interrupt = await post('/sdapi/v1/interrupt', {});
+    expect(await interrupt.json()).toEqual({});
+    const stopped = await answer;
+    expect(stopped.status).toBe(409);
+    expect(((await stopped.json()) as { error: { code: string } }).error.code).toBe('cancelled');
+    expect((await progress()).state.job).toBe('');
+  });
+
+  it("reads back a real image's parameters chunk as txt2img's infotext", async () => {
+    const made = await post('/sdapi/v1/txt2img', { prompt: 'a blue square', steps: 2, seed: 33 });
+    expect(made.status).toBe(200);
+    const body = (await made.json()) as { images: string[]; info: string };
+    const infotext = (JSON.parse(body.info) as { infotexts: string[] }).infotexts[0];
+    const info = await post('/sdapi/v1/png-info', { image: body.images[0] });
+    expect(info.status).toBe(200);
+    const read = (await info.json()) as { info: string; parameters: Record<string, string> };
+    expect(read.info).toBe(infotext);
+    expect(read.parameters).toMatchObject({ Prompt: 'a blue square', Seed: '33', Steps: '2' });
+  });
+});
