@@ -222,7 +222,7 @@ describe('GET /openapi.json', () => {
 
 // ---- The document against the real routes ------------------------------------------------------
 
-const GENERATION_ROUTES = ['createImages', 'createOpenAiImages', 'a1111Txt2Img', 'tokenize'];
+const GENERATION_ROUTES = ['createImages', 'createOpenAiImages', 'a1111Txt2Img', 'a1111Img2Img', 'tokenize'];
 
 describe('the request examples', () => {
   it.each(GENERATION_ROUTES)('%s: the example is accepted, with the documented answer', async (id) => {

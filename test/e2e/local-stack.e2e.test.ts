@@ -219,6 +219,51 @@ describe('the local stack, end to end', () => {
     expect(readPngText(a).parameters).toContain('Denoising strength: 0.6');
   });
 
+  it('inpaints through AUTOMATIC1111 POST /sdapi/v1/img2img as webui clients send it, outside the mask unchanged', async () => {
+    const canvas = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#ffff00' } })
+      .png()
+      .toBuffer();
+    const white = Buffer.alloc(64 * 64);
+    for (let y = 8; y < 40; y++) white.fill(255, y * 64 + 24, y * 64 + 56);
+    const mask = await sharp(white, { raw: { width: 64, height: 64, channels: 1 } })
+      .png()
+      .toBuffer();
+    const init = await sharp(canvas).raw().toBuffer();
+    for (const inpaint_full_res of [false, true]) {
+      // The payload of sdwebuiapi's img2img(): data-URL images, A1111's inpainting knobs, extras.
+      const response = await post('/sdapi/v1/img2img', {
+        init_images: [`data:image/png;base64,${canvas.toString('base64')}`],
+        mask: mask.toString('base64'),
+        prompt: 'a red circle on the top right',
+        denoising_strength: 1,
+        mask_blur: 0,
+        inpainting_fill: 1,
+        inpaint_full_res,
+        inpaint_full_res_padding: 8,
+        inpainting_mask_invert: 0,
+        resize_mode: 0,
+        steps: 8,
+        seed: 4,
+        sampler_name: 'DDIM',
+        alwayson_scripts: {},
+        send_images: true,
+      });
+      expect(response.status).toBe(200);
+      const body = (await response.json()) as { images: string[]; info: string };
+      const info = JSON.parse(body.info) as { denoising_strength: number; warnings: string[]; width: number };
+      expect(info).toMatchObject({ denoising_strength: 1, warnings: [], width: 64 });
+      const out = await sharp(Buffer.from(body.images[0], 'base64')).removeAlpha().raw().toBuffer();
+      let kept = 0;
+      let outside = 0;
+      for (let p = 0; p < 64 * 64; p++) {
+        if (white[p]) continue;
+        outside++;
+        if ([0, 1, 2].every((k) => out[p * 3 + k] === init[p * 3 + k])) kept++;
+      }
+      expect(kept, `inpaint_full_res ${inpaint_full_res}`).toBe(outside);
+    }
+  });
+
   it('generates through AUTOMATIC1111 POST /sdapi/v1/txt2img with the infotext in PNG and info', async () => {
     const response = await post('/sdapi/v1/txt2img', {
       prompt: 'a blue square',

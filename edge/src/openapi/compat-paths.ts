@@ -73,6 +73,22 @@ export function compatPaths(examples: RequestExamples): Record<string, PathItem>
         },
       }),
     },
+    '/sdapi/v1/img2img': {
+      post: withApiKey({
+        operationId: 'a1111Img2Img',
+        tags: ['AUTOMATIC1111-compatible'],
+        summary: 'Redraw or inpaint an image (AUTOMATIC1111 img2img)',
+        description:
+          'img2img from `init_images[0]`; with a `mask`, inpainting (white repaints), every pixel outside the mask returned unchanged. Without width and height, the picture’s own size. `inpainting_fill`, `inpaint_full_res` (“only masked”) and `inpainting_mask_invert` mean what they mean in AUTOMATIC1111; fields that do not apply are ignored with a warning in `info`.',
+        security: BEARER_OR_BASIC,
+        requestBody: jsonBody('Img2ImgRequest', examples.img2img),
+        responses: {
+          '200': jsonResponse('The images, base64.', 'Txt2ImgResponse', xCache),
+          ...BODY_ERRORS,
+          ...GPU_ERRORS,
+        },
+      }),
+    },
     '/sdapi/v1/txt2img': {
       post: withApiKey({
         operationId: 'a1111Txt2Img',

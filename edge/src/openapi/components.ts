@@ -3,7 +3,7 @@
 // error answers and headers, and the two ways to present an API key. Built once per isolate: none
 // of it depends on the request or the configuration.
 import { Interaction } from '../discord/interaction.ts';
-import { Txt2ImgRequest } from '../routes/a1111.ts';
+import { Img2ImgRequest, Txt2ImgRequest } from '../routes/a1111.ts';
 import { A1111OptionsRequest } from '../routes/a1111-options.ts';
 import { PngInfoRequest } from '../routes/a1111-png-info.ts';
 import { ImagesRequest } from '../routes/images.ts';
@@ -29,6 +29,7 @@ import {
 import { ERROR_RESPONSES } from './error-responses.ts';
 import {
   IMAGES_FIELDS,
+  IMG2IMG_FIELDS,
   OPENAI_EDIT_FIELDS,
   OPENAI_EDIT_FILES,
   OPENAI_FIELDS,
@@ -61,6 +62,7 @@ function schemas() {
       OpenAiEditRequest: OpenAiEditFields,
       OpenAiVariationRequest: OpenAiVariationFields,
       Txt2ImgRequest,
+      Img2ImgRequest,
       PngInfoRequest,
       A1111OptionsRequest,
       TokenizeRequest,
@@ -75,6 +77,7 @@ function schemas() {
   describeProperties(requests.ImagesRequest, IMAGES_FIELDS);
   describeProperties(requests.OpenAiImageRequest, OPENAI_FIELDS);
   describeProperties(requests.Txt2ImgRequest, TXT2IMG_FIELDS);
+  describeProperties(requests.Img2ImgRequest, IMG2IMG_FIELDS);
   describeProperties(requests.TokenizeRequest, TOKENIZE_FIELDS);
   describeProperties(requests.PngInfoRequest, PNG_INFO_FIELDS);
   describeProperties(requests.A1111OptionsRequest, OPTIONS_FIELDS);

@@ -2,6 +2,12 @@
 // every example is a request this server accepts as it is (edge/test/openapi.test.ts sends them).
 import type { ModelConfig } from '../config/model-config.ts';
 
+/** A plain 64 × 64 PNG, and a mask for it (white square in the middle), base64. */
+const BLUE_64 =
+  'iVBORw0KGgoAAAANSUhEUgAAAEAAAABACAMAAACdt4HsAAAAA1BMVEUwUMCizkeuAAAACXBIWXMAAAPoAAAD6AG1e1JrAAAAG0lEQVRYw+3BgQAAAADDoPlT3+AEVQEAAAB8AxBAAAEZszF2AAAAAElFTkSuQmCC';
+const SQUARE_MASK_64 =
+  'iVBORw0KGgoAAAANSUhEUgAAAEAAAABACAIAAAAlC+aJAAAACXBIWXMAAAPoAAAD6AG1e1JrAAAAPUlEQVRo3u3PQQkAAAgEsOtfWiv4EUS2BksAAACGapmAgICAgICAgICAgICAgICAgICAgICAwL0AAADwRgOWwfSmZSk1ggAAAABJRU5ErkJggg==';
+
 export interface RequestExamples {
   images: Record<string, unknown>;
   openai: Record<string, unknown>;
@@ -9,6 +15,7 @@ export interface RequestExamples {
   openaiEdit: Record<string, unknown>;
   openaiVariation: Record<string, unknown>;
   txt2img: Record<string, unknown>;
+  img2img: Record<string, unknown>;
   pngInfo: Record<string, unknown>;
   options: Record<string, unknown>;
   tokenize: Record<string, unknown>;
@@ -63,6 +70,18 @@ export function requestExamples(model: ModelConfig): RequestExamples {
       seed: 42,
       sampler_name: 'Euler a',
       batch_size: 1,
+    },
+    img2img: {
+      prompt: PROMPT,
+      init_images: [BLUE_64],
+      mask: SQUARE_MASK_64,
+      denoising_strength: 0.75,
+      mask_blur: 4,
+      inpainting_fill: 1,
+      inpaint_full_res: false,
+      steps: model.default_steps,
+      seed: 42,
+      sampler_name: 'Euler a',
     },
     // A 1×1 PNG with a `parameters` chunk, as A1111 writes it.
     pngInfo: { image: PNG_WITH_PARAMETERS },

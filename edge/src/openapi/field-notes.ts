@@ -123,6 +123,25 @@ export const TXT2IMG_FIELDS: Readonly<Record<string, string>> = {
     'Only `sd_model_checkpoint` is read: a model id, or its title from GET /sdapi/v1/sd-models. Without it, the checkpoint POST /sdapi/v1/options set for this key, else the default model. Other settings are ignored, each with a warning in `info`.',
 };
 
+export const IMG2IMG_FIELDS: Readonly<Record<string, string>> = {
+  ...TXT2IMG_FIELDS,
+  width: `${GENERATION_FIELDS.width} Without width and height: the picture’s own size (rounded to what the model makes).`,
+  init_images: 'The picture, base64 PNG, JPEG or WebP (a data: URL too); only the first is used.',
+  denoising_strength: 'How much of the picture to redraw, 1 being all of it; 0.75 when absent.',
+  mask: 'Inpainting: an image of the picture’s size, base64; white repaints, black keeps exactly.',
+  mask_blur: 'Gaussian sigma of the mask’s edge in pixels; 4 when absent.',
+  mask_blur_x:
+    'AUTOMATIC1111 blurs each axis apart; here one blur, the largest of mask_blur, mask_blur_x and mask_blur_y.',
+  mask_blur_y: 'See mask_blur_x.',
+  inpainting_fill:
+    'What the masked area starts from: 0 fill (the default), 1 original, 2 latent noise, 3 latent nothing.',
+  inpaint_full_res:
+    '“Only masked”: inpaint the mask’s box at full resolution and paste it back (the default, as in AUTOMATIC1111’s API).',
+  inpaint_full_res_padding: 'Pixels kept around the mask’s box for “only masked”; 0 when absent.',
+  inpainting_mask_invert: '1: repaint what the mask keeps instead.',
+  resize_mode: 'Ignored: the picture is always fitted (cover, centred) to the output size.',
+};
+
 export const PNG_INFO_FIELDS: Readonly<Record<string, string>> = {
   image: 'A PNG, base64, or as a `data:image/png;base64,` URL.',
 };

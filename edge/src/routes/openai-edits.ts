@@ -12,11 +12,11 @@ import { OUTPUT_FORMATS } from '@latent-edge/shared/protocol/generation-request'
 import { parseWith } from '@latent-edge/shared/protocol/validation-error';
 import { Hono } from 'hono';
 import { z } from 'zod';
+import { imageOutputSize } from '../compat/image-output-size.ts';
 import { nativeRequest } from '../compat/native-request.ts';
 import type { ImageSize } from '../config/image-size.ts';
 import type { AppEnv } from '../env.ts';
 import { toBase64 } from '../generation/image-bytes.ts';
-import { pixelSize } from '../generation/init-image.ts';
 import { findModel, type ServedModel } from '../generation/served-models.ts';
 import { ApiError } from '../http/api-error.ts';
 import { type FormFile, readForm } from '../http/read-form.ts';
@@ -84,18 +84,10 @@ function firstImage(all: Record<string, FormFile[]>): { image: FormFile; ignored
   return { image: images[0], ignored: images.length - 1 };
 }
 
-/** "auto" or absent: the image's own size when this model makes it, else the model's default. */
+/** "auto" or absent: the image's own size when this model makes it (compat/image-output-size.ts). */
 function outputSize(size: string | undefined, model: ServedModel, image: Uint8Array): Partial<ImageSize> {
   if (size !== undefined && size !== 'auto') return requestedSize(size, model);
-  const own = pixelSize(image, 'image');
-  const { size_multiple: multiple, max_width, max_height, sizes } = model.config;
-  const fits =
-    own.width % multiple === 0 &&
-    own.height % multiple === 0 &&
-    own.width <= max_width &&
-    own.height <= max_height &&
-    (!sizes || sizes.includes(`${own.width}x${own.height}`));
-  return fits ? own : requestedSize(`${own.width}x${own.height}`, model);
+  return imageOutputSize(model, image, 'image');
 }
 
 /** A PNG whose colour type carries alpha (4, 6) or that has a tRNS chunk before its pixels. */
