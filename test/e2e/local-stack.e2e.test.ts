@@ -185,6 +185,16 @@ describe('the local stack, end to end', () => {
     expect(kept).toBe(outside);
     expect(changedInside).toBeGreaterThan(0);
 
+    // A mask that repaints nothing is the client's error too, found where the pictures are read.
+    const opaque = await sharp(Buffer.alloc(64 * 64 * 4, 255), {
+      raw: { width: 64, height: 64, channels: 4 },
+    })
+      .png()
+      .toBuffer();
+    await expect(
+      client.images.edit({ ...request, mask: await toFile(opaque, 'mask.png', { type: 'image/png' }) }),
+    ).rejects.toMatchObject({ status: 400, error: { field: 'mask' } });
+
     // A mask of another size is the client's error, before any gpu-worker work.
     const small = await sharp(alpha, { raw: { width: 64, height: 64, channels: 4 } })
       .resize(32, 32)

@@ -54,6 +54,12 @@ export interface SentJob {
 
 /** Statuses that say the job itself is wrong: another worker would refuse it too. */
 const FINAL_STATUSES = new Set([400, 401, 413, 415]);
+/** The job's picture fields, by the worker's name, and the request field each came from. */
+const PICTURE_FIELDS: Readonly<Record<string, string>> = {
+  init_image: 'init_image',
+  mask: 'mask',
+  'inpaint.mask': 'mask',
+};
 
 function isTimeout(error: unknown): boolean {
   return error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
@@ -77,6 +83,14 @@ export async function sendJob(options: SendJobOptions): Promise<SentJob> {
     } catch (error) {
       if (error instanceof GpuWorkerError && error.code === 'cancelled') {
         throw new ApiError(409, 'cancelled', `job ${job.job_id} was cancelled`);
+      }
+      // Only the worker decodes the pictures: what it finds wrong in them is the client's (400).
+      const pictureField =
+        error instanceof GpuWorkerError && error.status === 400 && PICTURE_FIELDS[error.field ?? ''];
+      if (pictureField) {
+        throw new ApiError(400, 'invalid_request', (error as GpuWorkerError).message, {
+          field: pictureField,
+        });
       }
       if (error instanceof GpuWorkerError && FINAL_STATUSES.has(error.status)) {
         throw new ApiError(502, 'gpu_rejected', `the gpu-worker refused the job: ${error.message}`, {

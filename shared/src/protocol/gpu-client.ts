@@ -28,6 +28,8 @@ export class GpuWorkerError extends Error {
     readonly code: string,
     message: string,
     readonly retryAfterSeconds?: number,
+    /** The request field the worker blamed, when it named one. */
+    readonly field?: string,
   ) {
     super(message);
   }
@@ -51,10 +53,12 @@ export async function readGpuResponse(response: Response): Promise<GpuResponse> 
   if (!response.ok) {
     let code = 'upstream_error';
     let message = `gpu-worker answered ${response.status}`;
+    let field: string | undefined;
     try {
-      const body = (await response.json()) as { error?: { code?: string; message?: string } };
+      const body = (await response.json()) as { error?: { code?: string; message?: string; field?: string } };
       code = body.error?.code ?? code;
       message = body.error?.message ?? message;
+      field = body.error?.field;
     } catch {
       // Not JSON: keep the status line.
     }
@@ -64,6 +68,7 @@ export async function readGpuResponse(response: Response): Promise<GpuResponse> 
       code,
       message,
       Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined,
+      field,
     );
   }
   const { head, parts } = decodeEnvelope(new Uint8Array(await response.arrayBuffer()));
