@@ -34,6 +34,7 @@ declare namespace Cloudflare {
     DISCORD_BOT_TOKEN: string;
     RATE_LIMITER: DurableObjectNamespace<import('./src/index').RateLimiter>;
     JOB_STATE: DurableObjectNamespace<import('./src/index').JobState>;
+    COMFY_HUB: DurableObjectNamespace<import('./src/index').ComfyHub>;
   }
 }
 interface Env extends Cloudflare.Env {}

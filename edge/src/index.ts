@@ -12,6 +12,7 @@ import { requireApiKey } from './middleware/auth.ts';
 import { notFound, onError } from './middleware/errors.ts';
 import { rateLimit } from './middleware/rate-limit.ts';
 import { a1111 } from './routes/a1111.ts';
+import { comfy } from './routes/comfy.ts';
 import { images } from './routes/images.ts';
 import { jobs } from './routes/jobs.ts';
 import { models } from './routes/models.ts';
@@ -23,6 +24,7 @@ import { sharePage } from './routes/share-page.ts';
 import { tokenize } from './routes/tokenize.ts';
 import { webhookSecretRoute } from './routes/webhook-secret.ts';
 
+export { ComfyHub } from './comfy/comfy-hub.ts';
 export { JobState } from './durable-objects/job-state.ts';
 export { RateLimiter } from './durable-objects/rate-limiter.ts';
 
@@ -48,6 +50,17 @@ app.route('/v1/models', models);
 app.route('/v1/tokenize', tokenize);
 app.route('/v1/webhook-secret', webhookSecretRoute);
 app.route('/sdapi/v1', a1111);
+
+// The ComfyUI-compatible API, at ComfyUI's own paths and under its /api prefix. The websocket is
+// authenticated but not rate-limited: it is one long request, and clients reconnect on their own.
+const COMFY_PATHS = ['/prompt', '/queue', '/interrupt', '/history', '/history/*', '/view', '/upload/image'];
+const COMFY_INFO_PATHS = ['/object_info', '/object_info/*', '/system_stats'];
+for (const prefix of ['', '/api']) {
+  for (const path of [...COMFY_PATHS, ...COMFY_INFO_PATHS])
+    app.use(`${prefix}${path}`, requireApiKey, rateLimit);
+  app.use(`${prefix}/ws`, requireApiKey);
+  app.route(prefix || '/', comfy);
+}
 
 app.notFound(notFound);
 app.onError(onError);

@@ -12,7 +12,7 @@ import { ApiError } from './api-error.ts';
 
 const JSON_MEDIA_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 
-async function readLimited(request: Request, maxBytes: number): Promise<Uint8Array> {
+export async function readLimited(request: Request, maxBytes: number): Promise<Uint8Array> {
   const tooLarge = () =>
     new ApiError(413, 'too_large', `request bodies on this route are limited to ${maxBytes} bytes`);
   const length = request.headers.get('Content-Length');
