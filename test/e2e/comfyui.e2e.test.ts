@@ -131,6 +131,7 @@ it('runs img2img from an uploaded image (LoadImage → VAEEncode, denoise as str
   const workflow = {
     ...TXT2IMG,
     '3': { ...TXT2IMG['3'], inputs: { ...TXT2IMG['3'].inputs, denoise: 0.5, latent_image: ['11', 0] } },
+    '6': { ...TXT2IMG['6'], inputs: { ...TXT2IMG['6'].inputs, text: 'a green square' } },
     '10': { class_type: 'LoadImage', inputs: { image: name } },
     '11': { class_type: 'VAEEncode', inputs: { pixels: ['10', 0], vae: ['4', 2] } },
   };

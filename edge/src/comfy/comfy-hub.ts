@@ -147,7 +147,8 @@ export class ComfyHub extends DurableObject<Env> {
     if (old.length > 0) await this.ctx.storage.delete(old.map((e) => `entry:${e.prompt_id}`));
   }
 
-  async queue() {
+  // Not `queue`: the runtime reserves that name for the Queue consumer handler.
+  async queueView() {
     const entries = await this.entries();
     return {
       queue_running: entries.filter((e) => e.status === 'running').map(queueItem),

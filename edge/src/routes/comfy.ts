@@ -117,7 +117,7 @@ comfy.post('/prompt', async (c) => {
 
 comfy.get('/prompt', async (c) => c.json(await hubOf(c).execInfo()));
 
-comfy.get('/queue', async (c) => c.json(await hubOf(c).queue()));
+comfy.get('/queue', async (c) => c.json(await hubOf(c).queueView()));
 
 // ComfyUI's interrupt stops what is running now; queued runs stay queued.
 comfy.post('/interrupt', async (c) => {
