@@ -51,8 +51,8 @@ app.route('/v1/tokenize', tokenize);
 app.route('/v1/webhook-secret', webhookSecretRoute);
 app.route('/sdapi/v1', a1111);
 
-// The ComfyUI-compatible API, at ComfyUI's own paths and under its /api prefix. The websocket is
-// authenticated but not rate-limited: it is one long request, and clients reconnect on their own.
+// The ComfyUI-compatible API, at ComfyUI's own paths. The websocket is authenticated but not
+// rate-limited: it is one long request, and clients reconnect on their own.
 const COMFY_PATHS = ['/prompt', '/queue', '/interrupt', '/history', '/history/*', '/view', '/upload/image'];
 const COMFY_INFO_PATHS = ['/object_info', '/object_info/*', '/system_stats'];
 for (const prefix of ['', '/api']) {

@@ -2,11 +2,22 @@
 // validate with, answers from ./response-schemas.ts and ./compat-response-schemas.ts), the shared
 // error answers and headers, and the two ways to present an API key. Built once per isolate: none
 // of it depends on the request or the configuration.
+import { PromptRequest as ComfyPromptRequest } from '../comfy/workflow.ts';
 import { Interaction } from '../discord/interaction.ts';
 import { Txt2ImgRequest } from '../routes/a1111.ts';
 import { ImagesRequest } from '../routes/images.ts';
 import { OpenAiImageRequest } from '../routes/openai.ts';
 import { TokenizeRequest } from '../routes/tokenize.ts';
+import {
+  ComfyExecInfo,
+  ComfyHistory,
+  ComfyObjectInfo,
+  ComfyPromptError,
+  ComfyPromptResponse,
+  ComfyQueue,
+  ComfySystemStats,
+  ComfyUploadResponse,
+} from './comfy-response-schemas.ts';
 import {
   A1111Embeddings,
   A1111Loras,
@@ -40,7 +51,14 @@ import {
 
 function schemas() {
   const requests = componentSchemas(
-    { ImagesRequest, OpenAiImageRequest, Txt2ImgRequest, TokenizeRequest, DiscordInteraction: Interaction },
+    {
+      ImagesRequest,
+      OpenAiImageRequest,
+      Txt2ImgRequest,
+      TokenizeRequest,
+      DiscordInteraction: Interaction,
+      ComfyPromptRequest,
+    },
     'input',
   );
   describeProperties(requests.ImagesRequest, IMAGES_FIELDS);
@@ -62,6 +80,14 @@ function schemas() {
       A1111Loras,
       A1111Models,
       DiscordInteractionResponse,
+      ComfyPromptResponse,
+      ComfyPromptError,
+      ComfyHistory,
+      ComfyQueue,
+      ComfyExecInfo,
+      ComfyUploadResponse,
+      ComfyObjectInfo,
+      ComfySystemStats,
       JobEvent,
       JobQueuedEvent,
       JobProgressEvent,

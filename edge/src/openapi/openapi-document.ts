@@ -3,6 +3,7 @@
 // examples (made with the default model's defaults) come from this deployment.
 import { version } from '../../package.json';
 import type { ModelConfig } from '../config/model-config.ts';
+import { comfyPaths } from './comfy-paths.ts';
 import { compatPaths } from './compat-paths.ts';
 import { components } from './components.ts';
 import { requestExamples } from './examples.ts';
@@ -31,6 +32,10 @@ const TAGS = [
   { name: 'Models', description: 'What is served, and how a prompt tokenizes.' },
   { name: 'OpenAI-compatible', description: 'OpenAI’s Images API.' },
   { name: 'AUTOMATIC1111-compatible', description: 'The AUTOMATIC1111 web UI API (`/sdapi/v1`).' },
+  {
+    name: 'ComfyUI-compatible',
+    description: 'The ComfyUI server API: workflows of core nodes, history, uploads, the /ws websocket.',
+  },
   { name: 'Images and share pages', description: 'Public: anyone with the link.' },
   { name: 'Discord', description: 'The `/imagine` bot.' },
   { name: 'Reference', description: 'This document, its page, and the playground.' },
@@ -49,7 +54,12 @@ export function openApiDocument(context: DocumentContext): OpenApiDocument {
     servers: [{ url: context.serverUrl }],
     tags: TAGS,
     security: [{ bearerAuth: [] }],
-    paths: { ...nativePaths(examples), ...compatPaths(examples), ...publicPaths(examples) },
+    paths: {
+      ...nativePaths(examples),
+      ...compatPaths(examples),
+      ...comfyPaths(context.model),
+      ...publicPaths(examples),
+    },
     components: components(),
   };
 }

@@ -2,8 +2,7 @@
 // and the API key: POST /prompt runs a workflow of core nodes as one generation through the
 // queued job path, GET /history and /queue show the key's runs, /view serves their images,
 // POST /upload/image takes img2img inputs, /object_info describes the nodes run here, /ws streams
-// progress. Everything is per API key, as everything else is. Mounted at / and at /api (the
-// prefix ComfyUI's own frontend uses).
+// progress. Everything is per API key, as everything else is.
 import { LIMITS } from '@latent-edge/shared/protocol/limits';
 import { parseWith } from '@latent-edge/shared/protocol/validation-error';
 import { Hono } from 'hono';
@@ -11,6 +10,7 @@ import type { z } from 'zod';
 import { checkGraph, UPLOADED_NAME } from '../comfy/check-graph.ts';
 import { evaluateGraph } from '../comfy/evaluate-graph.ts';
 import { nativeWorkflowRequest, withNodeErrors } from '../comfy/field-errors.ts';
+import { imageDimensions } from '../comfy/image-dimensions.ts';
 import { nodeDefinitions } from '../comfy/node-definitions.ts';
 import { objectInfo } from '../comfy/object-info.ts';
 import { ComfyPromptError, nodeError } from '../comfy/prompt-error.ts';
@@ -77,7 +77,14 @@ comfy.post('/prompt', async (c) => {
         input: 'image',
       });
     }
-    initImage = toBase64(new Uint8Array(await object.arrayBuffer()));
+    const bytes = new Uint8Array(await object.arrayBuffer());
+    // VAEEncode keeps its pixels' size, so the generation has the uploaded image's.
+    const size = imageDimensions(bytes);
+    if (size) {
+      Object.assign(evaluated.request, size);
+      Object.assign(evaluated.origins, { width: origin, height: origin });
+    }
+    initImage = toBase64(bytes);
   }
   // 2. The same checks, limits and preparation as every generation route.
   const request = nativeWorkflowRequest(workflow, evaluated, initImage);
