@@ -55,12 +55,9 @@ app.route('/sdapi/v1', a1111);
 // rate-limited: it is one long request, and clients reconnect on their own.
 const COMFY_PATHS = ['/prompt', '/queue', '/interrupt', '/history', '/history/*', '/view', '/upload/image'];
 const COMFY_INFO_PATHS = ['/object_info', '/object_info/*', '/system_stats'];
-for (const prefix of ['', '/api']) {
-  for (const path of [...COMFY_PATHS, ...COMFY_INFO_PATHS])
-    app.use(`${prefix}${path}`, requireApiKey, rateLimit);
-  app.use(`${prefix}/ws`, requireApiKey);
-  app.route(prefix || '/', comfy);
-}
+for (const path of [...COMFY_PATHS, ...COMFY_INFO_PATHS]) app.use(path, requireApiKey, rateLimit);
+app.use('/ws', requireApiKey);
+app.route('/', comfy);
 
 app.notFound(notFound);
 app.onError(onError);
