@@ -12,10 +12,13 @@ let env: TestStack;
 let api: ComfyApi;
 let edge: string;
 let key: string;
+/** The first test's image, the second's starting point. */
+let firstImage: { filename: string; subfolder: string; type: string };
 
 /** ComfyUI's default workflow, exported with "Save (API Format)", sized for tiny-sd. */
 const TXT2IMG = {
   '3': {
+    _meta: { title: 'KSampler' },
     class_type: 'KSampler',
     inputs: {
       seed: 0,
@@ -30,12 +33,36 @@ const TXT2IMG = {
       latent_image: ['5', 0],
     },
   },
-  '4': { class_type: 'CheckpointLoaderSimple', inputs: { ckpt_name: 'tiny-sd.safetensors' } },
-  '5': { class_type: 'EmptyLatentImage', inputs: { width: 96, height: 64, batch_size: 1 } },
-  '6': { class_type: 'CLIPTextEncode', inputs: { text: '', clip: ['4', 1] } },
-  '7': { class_type: 'CLIPTextEncode', inputs: { text: 'blurry', clip: ['4', 1] } },
-  '8': { class_type: 'VAEDecode', inputs: { samples: ['3', 0], vae: ['4', 2] } },
-  '9': { class_type: 'SaveImage', inputs: { filename_prefix: 'ComfyUI', images: ['8', 0] } },
+  '4': {
+    _meta: { title: 'Load Checkpoint' },
+    class_type: 'CheckpointLoaderSimple',
+    inputs: { ckpt_name: 'tiny-sd.safetensors' },
+  },
+  '5': {
+    _meta: { title: 'Empty Latent Image' },
+    class_type: 'EmptyLatentImage',
+    inputs: { width: 96, height: 64, batch_size: 1 },
+  },
+  '6': {
+    _meta: { title: 'CLIP Text Encode (Prompt)' },
+    class_type: 'CLIPTextEncode',
+    inputs: { text: '', clip: ['4', 1] },
+  },
+  '7': {
+    _meta: { title: 'CLIP Text Encode (Prompt)' },
+    class_type: 'CLIPTextEncode',
+    inputs: { text: 'blurry', clip: ['4', 1] },
+  },
+  '8': {
+    _meta: { title: 'VAE Decode' },
+    class_type: 'VAEDecode',
+    inputs: { samples: ['3', 0], vae: ['4', 2] },
+  },
+  '9': {
+    _meta: { title: 'Save Image' },
+    class_type: 'SaveImage',
+    inputs: { filename_prefix: 'ComfyUI', images: ['8', 0] },
+  },
 };
 
 beforeAll(async () => {
@@ -43,10 +70,10 @@ beforeAll(async () => {
   edge = env.info.edgeUrl;
   key = env.info.apiKey;
   api = new ComfyApi(edge, 'e2e-client', { credentials: { type: 'bearer_token', token: key } });
-  await api.init().waitForReady();
   // Listen before queueing: the SDK opens its websocket after init.
-  for (let i = 0; i < 100 && api.socket?.client.readyState !== 1; i++)
-    await new Promise((r) => setTimeout(r, 100));
+  const connected = new Promise<void>((resolve) => api.on('connected', () => resolve()));
+  await api.init().waitForReady();
+  await connected;
 });
 
 afterAll(async () => {
@@ -64,7 +91,6 @@ function txt2img(prompt: string, seed: number) {
 }
 
 it('runs a standard txt2img workflow through the SDK, with websocket progress, and serves its image', async () => {
-  expect(api.socket?.client.readyState).toBe(1);
   const progress: { value: number; max: number }[] = [];
   let failure: unknown;
   const output = await new CallWrapper(api, txt2img('a red circle on a blue background', 42))
@@ -79,6 +105,7 @@ it('runs a standard txt2img workflow through the SDK, with websocket progress, a
     .images.images;
   expect(images).toHaveLength(1);
   expect(images[0].type).toBe('output');
+  firstImage = images[0];
   // Step i of 8 from the gpu-worker, relayed by the edge to this client's websocket.
   expect(progress.length).toBeGreaterThan(0);
   expect(progress.every((p) => p.max === 8)).toBe(true);
@@ -120,11 +147,7 @@ it('runs a standard txt2img workflow through the SDK, with websocket progress, a
 });
 
 it('runs img2img from an uploaded image (LoadImage → VAEEncode, denoise as strength)', async () => {
-  const source = await (
-    await api.getImage(
-      (await api.getHistory(Object.keys(await api.getHistories())[0]))!.outputs['9'].images[0],
-    )
-  ).arrayBuffer();
+  const source = await (await api.getImage(firstImage)).arrayBuffer();
   const uploaded = await api.uploadImage(new Uint8Array(source), 'start.png');
   expect(uploaded).not.toBe(false);
   const name = (uploaded as { info: { filename: string } }).info.filename;
@@ -132,8 +155,12 @@ it('runs img2img from an uploaded image (LoadImage → VAEEncode, denoise as str
     ...TXT2IMG,
     '3': { ...TXT2IMG['3'], inputs: { ...TXT2IMG['3'].inputs, denoise: 0.5, latent_image: ['11', 0] } },
     '6': { ...TXT2IMG['6'], inputs: { ...TXT2IMG['6'].inputs, text: 'a green square' } },
-    '10': { class_type: 'LoadImage', inputs: { image: name } },
-    '11': { class_type: 'VAEEncode', inputs: { pixels: ['10', 0], vae: ['4', 2] } },
+    '10': { _meta: { title: 'Load Image' }, class_type: 'LoadImage', inputs: { image: name } },
+    '11': {
+      _meta: { title: 'VAE Encode' },
+      class_type: 'VAEEncode',
+      inputs: { pixels: ['10', 0], vae: ['4', 2] },
+    },
   };
   delete (workflow as Record<string, unknown>)['5'];
   let failure: Error | undefined;
@@ -158,7 +185,11 @@ it('runs img2img from an uploaded image (LoadImage → VAEEncode, denoise as str
 it('refuses a workflow with a node this server does not run, through the SDK, in ComfyUI’s shape', async () => {
   const workflow = {
     ...TXT2IMG,
-    '10': { class_type: 'UpscaleModelLoader', inputs: { model_name: 'x4.pth' } },
+    '10': {
+      _meta: { title: 'Load Upscale Model' },
+      class_type: 'UpscaleModelLoader',
+      inputs: { model_name: 'x4.pth' },
+    },
   };
   let failure: Error | undefined;
   const output = await new CallWrapper(
