@@ -3,7 +3,7 @@
 // one accepted workflow run through the real local Queue to the fake gpu-worker, heard on /ws.
 import { env, SELF } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { call, createApiKey, gpuCalls, ORIGIN, uniquePrompt } from './support/api.ts';
+import { call, createApiKey, eventually, gpuCalls, gpuCancels, ORIGIN, uniquePrompt } from './support/api.ts';
 
 let key: string;
 let owner: string;
@@ -297,6 +297,39 @@ describe('an accepted workflow', () => {
     const other = await createApiKey();
     expect(await (await call(`/history/${promptId}`, { key: other.key })).json()).toEqual({});
     expect(owner).toBeTruthy();
+  });
+
+  it('POST /interrupt stops the running run: cancelled on the gpu-worker, interrupted on /ws and in /history', async () => {
+    const socketResponse = await SELF.fetch(`${ORIGIN}/ws?clientId=interrupt-test&token=${key}`, {
+      headers: { Upgrade: 'websocket' },
+    });
+    const socket = socketResponse.webSocket as WebSocket;
+    socket.accept();
+    const messages: { type: string; data: Record<string, unknown> }[] = [];
+    socket.addEventListener('message', (event) => messages.push(JSON.parse(event.data as string)));
+
+    // The fake gpu-worker takes 150 ms a step for a prompt with step-delay-150: 20 steps, 3 s.
+    const workflow = txt2img(uniquePrompt('a slow comet step-delay-150'));
+    workflow['3'].inputs.steps = 20;
+    const { prompt_id: promptId } = (await (await postPrompt(workflow, 'interrupt-test')).json()) as {
+      prompt_id: string;
+    };
+    const progress = await eventually(async () => messages.find((m) => m.type === 'progress'));
+    expect(progress.data).toMatchObject({ max: 20, prompt_id: promptId, node: '3' });
+    const queue = (await (await call('/queue', { key })).json()) as { queue_running: unknown[][] };
+    expect(queue.queue_running.map((item) => item[1])).toEqual([promptId]);
+
+    expect((await call('/interrupt', { method: 'POST', key })).status).toBe(200);
+    const entry = await eventually(async () => {
+      const history = (await (await call(`/history/${promptId}`, { key })).json()) as Record<string, any>;
+      return history[promptId];
+    });
+    expect(entry.status).toMatchObject({ status_str: 'error', completed: false });
+    expect(entry.status.messages.map((m: unknown[]) => m[0])).toContain('execution_interrupted');
+    expect(entry.outputs).toEqual({});
+    expect((await gpuCancels(promptId)).length).toBeGreaterThan(0);
+    await eventually(async () => messages.find((m) => m.type === 'execution_interrupted'));
+    socket.close();
   });
 
   it('refuses a websocket without a key', async () => {
