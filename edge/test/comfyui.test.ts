@@ -332,6 +332,41 @@ describe('an accepted workflow', () => {
     socket.close();
   });
 
+  it('applies a LoraLoader between the checkpoint and the sampler and text encoders', async () => {
+    const text = uniquePrompt('a striped kite');
+    const workflow = txt2img(text);
+    workflow['10'] = {
+      class_type: 'LoraLoader',
+      inputs: {
+        model: ['4', 0],
+        clip: ['4', 1],
+        lora_name: 'candy-stripes.safetensors',
+        strength_model: 0.8,
+        strength_clip: 0.8,
+      },
+    };
+    workflow['3'].inputs.model = ['10', 0];
+    workflow['6'].inputs.clip = ['10', 1];
+    workflow['7'].inputs.clip = ['10', 1];
+    expect((await postPrompt(workflow)).status).toBe(200);
+    const [job] = await eventually(async () => {
+      const calls = await gpuCalls(text);
+      return calls.length > 0 ? calls : undefined;
+    });
+    expect(job.loras).toEqual([{ name: 'candy-stripes', sha256: expect.any(String), weight: 0.8 }]);
+
+    // The negative prompt's CLIP without the LoRA is another model: refused, naming its node.
+    workflow['7'].inputs.clip = ['4', 1];
+    expect(Object.keys((await refused(workflow)).node_errors)).toEqual(['7']);
+    workflow['7'].inputs.clip = ['10', 1];
+    workflow['10'].inputs.strength_clip = 0.5;
+    expect((await refused(workflow)).node_errors['10'].errors[0].message).toContain('must be equal');
+  });
+
+  it('takes ?token= only on a websocket upgrade', async () => {
+    expect((await call(`/queue?token=${key}`)).status).toBe(401);
+  });
+
   it('refuses a websocket without a key', async () => {
     const response = await SELF.fetch(`${ORIGIN}/ws?clientId=x`, { headers: { Upgrade: 'websocket' } });
     expect(response.status).toBe(401);
