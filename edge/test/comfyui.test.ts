@@ -363,6 +363,41 @@ describe('an accepted workflow', () => {
     expect((await refused(workflow)).node_errors['10'].errors[0].message).toContain('must be equal');
   });
 
+  it('POST /queue drops a pending run: interrupted in /history, never sent to a gpu-worker', async () => {
+    const slow = txt2img(uniquePrompt('a slow glacier step-delay-150'));
+    slow['3'].inputs.steps = 20;
+    const first = (await (await postPrompt(slow)).json()) as { prompt_id: string };
+    const text = uniquePrompt('a dropped lantern');
+    const second = (await (await postPrompt(txt2img(text))).json()) as { prompt_id: string };
+    const queue = (await (await call('/queue', { key })).json()) as Record<string, unknown[][]>;
+    const pending = queue.queue_pending.map((item) => item[1]);
+    expect(pending).toContain(second.prompt_id);
+
+    const response = await call('/queue', {
+      method: 'POST',
+      key,
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ delete: [second.prompt_id] }),
+    });
+    expect(response.status).toBe(200);
+    const history = (await (await call(`/history/${second.prompt_id}`, { key })).json()) as Record<
+      string,
+      any
+    >;
+    expect(history[second.prompt_id].status.messages.map((m: unknown[]) => m[0])).toContain(
+      'execution_interrupted',
+    );
+    // The first run goes on to its end; the dropped one never reaches a gpu-worker.
+    await eventually(async () => {
+      const done = (await (await call(`/history/${first.prompt_id}`, { key })).json()) as Record<
+        string,
+        unknown
+      >;
+      return done[first.prompt_id];
+    });
+    expect(await gpuCalls(text)).toEqual([]);
+  });
+
   it('takes ?token= only on a websocket upgrade', async () => {
     expect((await call(`/queue?token=${key}`)).status).toBe(401);
   });

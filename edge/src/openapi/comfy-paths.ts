@@ -86,6 +86,27 @@ export function comfyPaths(model: ModelConfig): Record<string, PathItem> {
         summary: 'This key’s running and pending runs',
         responses: { '200': jsonResponse('The queue.', 'ComfyQueue') },
       }),
+      post: op({
+        operationId: 'comfyQueueChange',
+        summary: 'Drop pending runs',
+        description:
+          '`{"delete": [prompt ids]}` or `{"clear": true}`; they end in the history as interrupted. A running run is stopped with POST /interrupt.',
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: { $ref: '#/components/schemas/ComfyQueueChange' },
+              example: { delete: ['0b6f5c1e-2f7d-4a8e-9a43-6c1f2d3e4b5a'] },
+            },
+          },
+        },
+        responses: {
+          '200': { description: 'Dropped.' },
+          '400': responseRef('InvalidRequest'),
+          '413': responseRef('TooLarge'),
+          '415': responseRef('UnsupportedMediaType'),
+        },
+      }),
     },
     '/interrupt': {
       post: op({

@@ -5,6 +5,7 @@
 import { PromptRequest as ComfyPromptRequest } from '../comfy/workflow.ts';
 import { Interaction } from '../discord/interaction.ts';
 import { Txt2ImgRequest } from '../routes/a1111.ts';
+import { QueueChange } from '../routes/comfy.ts';
 import { ImagesRequest } from '../routes/images.ts';
 import { OpenAiImageRequest } from '../routes/openai.ts';
 import { TokenizeRequest } from '../routes/tokenize.ts';
@@ -58,6 +59,7 @@ function schemas() {
       TokenizeRequest,
       DiscordInteraction: Interaction,
       ComfyPromptRequest,
+      ComfyQueueChange: QueueChange,
     },
     'input',
   );

@@ -6,7 +6,7 @@
 import { LIMITS } from '@latent-edge/shared/protocol/limits';
 import { parseWith } from '@latent-edge/shared/protocol/validation-error';
 import { Hono } from 'hono';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { checkGraph, UPLOADED_NAME } from '../comfy/check-graph.ts';
 import { evaluateGraph } from '../comfy/evaluate-graph.ts';
 import { nativeWorkflowRequest, withNodeErrors } from '../comfy/field-errors.ts';
@@ -23,7 +23,7 @@ import { OBJECT_NAME } from '../generation/image-objects.ts';
 import { prepareGeneration } from '../generation/prepare-generation.ts';
 import { ApiError } from '../http/api-error.ts';
 import { baseUrl } from '../http/base-url.ts';
-import { readLimited } from '../http/read-json.ts';
+import { readJson, readLimited } from '../http/read-json.ts';
 import type { JobRecord } from '../jobs/job-record.ts';
 import { initImageKey } from '../jobs/queue-message.ts';
 
@@ -125,6 +125,25 @@ comfy.post('/prompt', async (c) => {
 comfy.get('/prompt', async (c) => c.json(await hubOf(c).execInfo()));
 
 comfy.get('/queue', async (c) => c.json(await hubOf(c).queueView()));
+
+/** POST /queue: ComfyUI's way to drop pending runs, by id or all of them. */
+export const QueueChange = z.strictObject({
+  delete: z.array(z.string().max(100)).max(1000).optional(),
+  clear: z.boolean().optional(),
+});
+
+comfy.post('/queue', async (c) => {
+  const change = await readJson(c, QueueChange, 64 * 1024);
+  const hub = hubOf(c);
+  const { pending } = await hub.unfinished();
+  const dropped = change.clear ? pending : pending.filter((id) => change.delete?.includes(id));
+  for (const id of dropped) {
+    await c.env.JOB_STATE.getByName(id).cancel();
+    // The queue consumer will find it cancelled; the history says so from now on.
+    await hub.finished(id, { status: 'interrupted' });
+  }
+  return c.body(null, 200);
+});
 
 // ComfyUI's interrupt stops what is running now; queued runs stay queued.
 comfy.post('/interrupt', async (c) => {
