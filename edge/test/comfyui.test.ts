@@ -82,12 +82,15 @@ describe('POST /prompt refusals', () => {
       ...txt2img(text),
       '10': { class_type: 'UpscaleModelLoader', inputs: {} },
       '11': { class_type: 'ControlNetApply', inputs: {} },
+      '12': { class_type: 'constructor', inputs: {} },
     };
     const body = await refused(workflow);
     expect(body.error.type).toBe('missing_node_type');
     expect(body.error.code).toBe('missing_node_type');
-    expect(body.error.message).toContain('UpscaleModelLoader (node 10), ControlNetApply (node 11)');
-    expect(Object.keys(body.node_errors).sort()).toEqual(['10', '11']);
+    expect(body.error.message).toBe(
+      'this server does not run these nodes: UpscaleModelLoader (node 10), ControlNetApply (node 11), constructor (node 12)',
+    );
+    expect(Object.keys(body.node_errors).sort()).toEqual(['10', '11', '12']);
     await nothingQueued(text);
   });
 
@@ -114,6 +117,13 @@ describe('POST /prompt refusals', () => {
   it('refuses a link to a node that is not there', async () => {
     const workflow = txt2img('missing link');
     workflow['8'].inputs.vae = ['40', 2];
+    const body = await refused(workflow);
+    expect(body.node_errors['8'].errors[0]).toMatchObject({ type: 'missing_link' });
+  });
+
+  it('refuses a link to an inherited property name as a missing node, not a 500', async () => {
+    const workflow = txt2img('prototype link');
+    workflow['8'].inputs.vae = ['constructor', 0];
     const body = await refused(workflow);
     expect(body.node_errors['8'].errors[0]).toMatchObject({ type: 'missing_link' });
   });

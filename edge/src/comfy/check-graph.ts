@@ -71,12 +71,15 @@ function checkWidget(spec: Exclude<InputSpec, { kind: 'link' }>, name: string, v
   }
 }
 
+const notYetReason = (classType: string) =>
+  Object.hasOwn(NOT_YET, classType) ? NOT_YET[classType] : undefined;
+
 function unknownNodes(workflow: Workflow, definitions: Record<string, NodeDefinition>): void {
   const unknown = Object.entries(workflow).filter(([, node]) => !Object.hasOwn(definitions, node.class_type));
   if (unknown.length === 0) return;
   const nodeErrors: Record<string, NodeErrors> = {};
   for (const [id, node] of unknown) {
-    const reason = NOT_YET[node.class_type] ?? 'this server does not run this node type';
+    const reason = notYetReason(node.class_type) ?? 'this server does not run this node type';
     nodeErrors[id] = {
       errors: [
         {
@@ -91,7 +94,7 @@ function unknownNodes(workflow: Workflow, definitions: Record<string, NodeDefini
     };
   }
   const listed = unknown.map(([id, node]) => `${node.class_type} (node ${id})`).join(', ');
-  const notYet = unknown.map(([, node]) => NOT_YET[node.class_type]).filter(Boolean);
+  const notYet = unknown.map(([, node]) => notYetReason(node.class_type)).filter(Boolean);
   throw new ComfyPromptError(
     'missing_node_type',
     `this server does not run these nodes: ${listed}${notYet.length ? ` (${[...new Set(notYet)].join('; ')})` : ''}`,
@@ -157,7 +160,8 @@ export function checkGraph(workflow: Workflow, definitions: Record<string, NodeD
         );
         continue;
       }
-      const source = workflow[target.node];
+      // Own keys only: a link to "constructor" must not find Object's.
+      const source = Object.hasOwn(workflow, target.node) ? workflow[target.node] : undefined;
       if (!source) {
         fail(
           id,
