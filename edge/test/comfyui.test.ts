@@ -41,6 +41,17 @@ function txt2img(text: string): Workflow {
   };
 }
 
+interface HistoryEntry {
+  status: { status_str: string; completed: boolean; messages: [string, unknown][] };
+  outputs: Record<string, { images: { filename: string; subfolder: string; type: string }[] }>;
+}
+type History = Record<string, HistoryEntry>;
+
+interface NodeInfo {
+  input: { required: Record<string, [unknown, ...unknown[]]> };
+  output_node: boolean;
+}
+
 interface ComfyError {
   error: { type: string; code: string; message: string; details: string };
   node_errors: Record<
@@ -182,7 +193,7 @@ describe('POST /prompt refusals', () => {
 
 describe('node descriptions', () => {
   it('GET /object_info lists the nodes run here, with the served checkpoints', async () => {
-    const info = (await (await call('/object_info', { key })).json()) as Record<string, any>;
+    const info = (await (await call('/object_info', { key })).json()) as Record<string, NodeInfo>;
     expect(Object.keys(info).sort()).toEqual(
       [
         'CLIPTextEncode',
@@ -268,9 +279,9 @@ describe('an accepted workflow', () => {
     };
     expect(node_errors).toEqual({});
 
-    let entry: any;
+    let entry: HistoryEntry | undefined;
     for (let i = 0; i < 100 && !entry; i++) {
-      entry = ((await (await call(`/history/${promptId}`, { key })).json()) as Record<string, any>)[promptId];
+      entry = ((await (await call(`/history/${promptId}`, { key })).json()) as History)[promptId];
       if (!entry) await new Promise((r) => setTimeout(r, 100));
     }
     expect(entry.status).toMatchObject({ status_str: 'success', completed: true });
@@ -331,11 +342,11 @@ describe('an accepted workflow', () => {
 
     expect((await call('/interrupt', { method: 'POST', key })).status).toBe(200);
     const entry = await eventually(async () => {
-      const history = (await (await call(`/history/${promptId}`, { key })).json()) as Record<string, any>;
+      const history = (await (await call(`/history/${promptId}`, { key })).json()) as History;
       return history[promptId];
     });
     expect(entry.status).toMatchObject({ status_str: 'error', completed: false });
-    expect(entry.status.messages.map((m: unknown[]) => m[0])).toContain('execution_interrupted');
+    expect(entry.status.messages.map((m) => m[0])).toContain('execution_interrupted');
     expect(entry.outputs).toEqual({});
     expect((await gpuCancels(promptId)).length).toBeGreaterThan(0);
     await eventually(async () => messages.find((m) => m.type === 'execution_interrupted'));
@@ -390,13 +401,8 @@ describe('an accepted workflow', () => {
       body: JSON.stringify({ delete: [second.prompt_id] }),
     });
     expect(response.status).toBe(200);
-    const history = (await (await call(`/history/${second.prompt_id}`, { key })).json()) as Record<
-      string,
-      any
-    >;
-    expect(history[second.prompt_id].status.messages.map((m: unknown[]) => m[0])).toContain(
-      'execution_interrupted',
-    );
+    const history = (await (await call(`/history/${second.prompt_id}`, { key })).json()) as History;
+    expect(history[second.prompt_id].status.messages.map((m) => m[0])).toContain('execution_interrupted');
     // The first run goes on to its end; the dropped one never reaches a gpu-worker.
     await eventually(async () => {
       const done = (await (await call(`/history/${first.prompt_id}`, { key })).json()) as Record<
