@@ -279,11 +279,9 @@ describe('an accepted workflow', () => {
     };
     expect(node_errors).toEqual({});
 
-    let entry: HistoryEntry | undefined;
-    for (let i = 0; i < 100 && !entry; i++) {
-      entry = ((await (await call(`/history/${promptId}`, { key })).json()) as History)[promptId];
-      if (!entry) await new Promise((r) => setTimeout(r, 100));
-    }
+    const entry = await eventually(
+      async () => ((await (await call(`/history/${promptId}`, { key })).json()) as History)[promptId],
+    );
     expect(entry.status).toMatchObject({ status_str: 'success', completed: true });
     const [image] = entry.outputs['9'].images;
     expect(image).toMatchObject({ subfolder: '', type: 'output' });
