@@ -34,6 +34,20 @@ export interface EvaluatedWorkflow {
   samplerNode: string;
 }
 
+/** KSampler's and KSamplerAdvanced's widget values together (each has its own subset). */
+interface SamplerInputs {
+  seed: number;
+  noise_seed: number;
+  steps: number;
+  cfg: number;
+  sampler_name: string;
+  scheduler: string;
+  denoise: number;
+  add_noise: string;
+  start_at_step: number;
+  end_at_step: number;
+}
+
 interface Checkpoint {
   ckpt: string;
   /** The checkpoint loader's node, and the LoRAs on the path, outermost last. */
@@ -101,7 +115,8 @@ export function evaluateGraph(
       'samples',
     );
   }
-  const inputs = sampler.inputs as Record<string, never>;
+  // Checked against the node definitions: these widgets hold values of these types.
+  const inputs = sampler.inputs as unknown as SamplerInputs;
 
   // 2. The model, the prompts, and one checkpoint behind all of them.
   const model = checkpointOf(...source(sampler, 'model'), 'model');
