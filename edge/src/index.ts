@@ -15,6 +15,7 @@ import { a1111 } from './routes/a1111.ts';
 import { a1111Options } from './routes/a1111-options.ts';
 import { a1111PngInfo } from './routes/a1111-png-info.ts';
 import { a1111Progress } from './routes/a1111-progress.ts';
+import { comfy } from './routes/comfy.ts';
 import { images } from './routes/images.ts';
 import { jobs } from './routes/jobs.ts';
 import { models } from './routes/models.ts';
@@ -27,6 +28,7 @@ import { sharePage } from './routes/share-page.ts';
 import { tokenize } from './routes/tokenize.ts';
 import { webhookSecretRoute } from './routes/webhook-secret.ts';
 
+export { ComfyHub } from './comfy/comfy-hub.ts';
 export { A1111Session } from './durable-objects/a1111-session.ts';
 export { JobState } from './durable-objects/job-state.ts';
 export { RateLimiter } from './durable-objects/rate-limiter.ts';
@@ -57,6 +59,14 @@ app.route('/sdapi/v1', a1111);
 app.route('/sdapi/v1', a1111PngInfo);
 app.route('/sdapi/v1', a1111Progress);
 app.route('/sdapi/v1', a1111Options);
+
+// The ComfyUI-compatible API, at ComfyUI's own paths. The websocket is authenticated but not
+// rate-limited: it is one long request, and clients reconnect on their own.
+const COMFY_PATHS = ['/prompt', '/queue', '/interrupt', '/history', '/history/*', '/view', '/upload/image'];
+const COMFY_INFO_PATHS = ['/object_info', '/object_info/*', '/system_stats'];
+for (const path of [...COMFY_PATHS, ...COMFY_INFO_PATHS]) app.use(path, requireApiKey, rateLimit);
+app.use('/ws', requireApiKey);
+app.route('/', comfy);
 
 app.notFound(notFound);
 app.onError(onError);

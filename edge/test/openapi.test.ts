@@ -213,7 +213,8 @@ describe('GET /openapi.json', () => {
           expect(checker.check(json.schema, json.example), `${op.operationId} ${status}`).toEqual([]);
         }
       }
-      if (op.requestBody) {
+      // Multipart bodies (ComfyUI's /upload/image) have no example to check.
+      if (op.requestBody?.content['application/json']) {
         expect(checker.check(requestSchema(op), requestExample(op)), op.operationId).toEqual([]);
       }
     }

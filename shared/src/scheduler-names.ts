@@ -47,3 +47,31 @@ export const A1111_SCHEDULES = [
   { name: 'automatic', label: 'Automatic', aliases: null, default_rho: -1, need_inner_model: false },
   { name: 'karras', label: 'Karras', aliases: null, default_rho: 7, need_inner_model: false },
 ] as const;
+
+/**
+ * ComfyUI's KSampler `sampler_name`s we run (its comfy/samplers.py KSAMPLER_NAMES), each as ours.
+ * ComfyUI names the sigma schedule apart (`scheduler`); see resolveComfySampler.
+ */
+export const COMFY_SAMPLERS: Readonly<Record<string, SchedulerName>> = {
+  euler: 'euler',
+  euler_ancestral: 'euler_ancestral',
+  heun: 'heun',
+  dpmpp_2m: 'dpmpp_2m',
+  ddim: 'ddim',
+  lcm: 'lcm',
+};
+
+/**
+ * ComfyUI's `scheduler`s (comfy/samplers.py SCHEDULER_NAMES) we accept. "karras" picks Karras
+ * et al. 2022's sigmas (Eq. 5), which we run for DPM++ 2M only; the evenly spaced ones all mean
+ * our scheduler's own diffusers spacing, which is close to ComfyUI's "normal" but not identical.
+ */
+export const COMFY_SCHEDULERS = ['normal', 'simple', 'sgm_uniform', 'ddim_uniform', 'karras'] as const;
+
+/** ComfyUI's (sampler_name, scheduler) as one of ours; undefined for a pair we do not run. */
+export function resolveComfySampler(sampler: string, scheduler: string): SchedulerName | undefined {
+  const base = Object.hasOwn(COMFY_SAMPLERS, sampler) ? COMFY_SAMPLERS[sampler] : undefined;
+  if (!base || !(COMFY_SCHEDULERS as readonly string[]).includes(scheduler)) return undefined;
+  if (scheduler !== 'karras') return base;
+  return base === 'dpmpp_2m' ? 'dpmpp_2m_karras' : undefined;
+}

@@ -2,6 +2,8 @@
 // webhooks. A generation that finds every gpu-worker busy or down goes back to the queue with
 // a growing delay; any other failure, or the last retry, fails the job. The outcome is recorded
 // in the job's JobState before the message is acknowledged.
+
+import { comfyRelay } from '../comfy/comfy-relay.ts';
 import { edgeConfig } from '../config/edge-config.ts';
 import { runDiscordJob } from '../discord/run-discord-job.ts';
 import { imagesResponse } from '../generation/images-response.ts';
@@ -28,10 +30,16 @@ async function runGenerateMessage(
 ): Promise<void> {
   const job = env.JOB_STATE.getByName(body.job_id);
   const record = await job.start();
-  if (!record) return message.ack();
+  if (!record) {
+    // Cancelled (POST /interrupt) before it ran: a ComfyUI run still ends in its history.
+    if (body.comfy) await comfyRelay(env, body.comfy.owner, body.job_id).finished(await job.get());
+    return message.ack();
+  }
   const { generation } = body;
   const config = edgeConfig(env);
   const relay = progressRelay(job, config, record, (p) => ctx.waitUntil(p));
+  const comfy = body.comfy ? comfyRelay(env, body.comfy.owner, body.job_id) : undefined;
+  await comfy?.started();
   let final: JobRecord | null;
   try {
     const inputs = await loadJobInputs(env.IMAGES, generation);
@@ -41,7 +49,12 @@ async function runGenerateMessage(
       {
         jobId: body.job_id,
         onAttempt: (worker) => job.setWorker(worker),
-        onProgress: relay.listener,
+        onProgress: comfy
+          ? (event) => {
+              relay.listener(event);
+              comfy.listener(event);
+            }
+          : relay.listener,
         previewEvery: body.preview_every,
       },
     );
@@ -59,6 +72,7 @@ async function runGenerateMessage(
     }
     final = await job.finish({ error: error_ });
   }
+  await comfy?.finished(final);
   // A job cancelled meanwhile had its webhook sent by the cancel.
   if (record.webhook && final?.status !== 'cancelled')
     await env.JOBS.send({ type: 'webhook', job_id: body.job_id }, { contentType: 'json' });

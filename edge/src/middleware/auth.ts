@@ -4,6 +4,7 @@
 // unknown and revoked keys all answer 401, each with its own code. Records found are remembered
 // for API_KEY_CACHE_SECONDS (auth/api-key-cache.ts): with KV's own propagation (SD-NOTES §6.4), a
 // revocation reaches every request within about two minutes by default.
+import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import { MAX_API_KEY_LENGTH } from '../auth/api-key.ts';
 import { findApiKey } from '../auth/api-key-cache.ts';
@@ -35,8 +36,18 @@ function presentedKey(header: string): string | undefined {
   return key && key.length <= MAX_API_KEY_LENGTH && KEY.test(key) ? key : undefined;
 }
 
+/**
+ * Browsers cannot set headers on a websocket, so a websocket upgrade may carry the key as
+ * `?token=<key>` instead (ComfyUI's /ws); nothing else may, keeping keys out of logged URLs.
+ */
+function websocketToken(c: Context<AppEnv>): string | undefined {
+  if (c.req.header('Upgrade')?.toLowerCase() !== 'websocket') return undefined;
+  const token = c.req.query('token');
+  return token ? `Bearer ${token}` : undefined;
+}
+
 export const requireApiKey = createMiddleware<AppEnv>(async (c, next) => {
-  const header = c.req.header('Authorization');
+  const header = c.req.header('Authorization') ?? websocketToken(c);
   if (!header) throw unauthorized('missing_api_key', 'send your API key as "Authorization: Bearer <key>"');
   const key = presentedKey(header);
   if (!key) throw unauthorized('invalid_authorization', 'the Authorization header must be "Bearer <key>"');

@@ -2,10 +2,12 @@
 // validate with, answers from ./response-schemas.ts and ./compat-response-schemas.ts), the shared
 // error answers and headers, and the two ways to present an API key. Built once per isolate: none
 // of it depends on the request or the configuration.
+import { PromptRequest as ComfyPromptRequest } from '../comfy/workflow.ts';
 import { Interaction } from '../discord/interaction.ts';
 import { Img2ImgRequest, Txt2ImgRequest } from '../routes/a1111.ts';
 import { A1111OptionsRequest } from '../routes/a1111-options.ts';
 import { PngInfoRequest } from '../routes/a1111-png-info.ts';
+import { QueueChange } from '../routes/comfy.ts';
 import { ImagesRequest } from '../routes/images.ts';
 import { OpenAiImageRequest } from '../routes/openai.ts';
 import { OpenAiEditFields, OpenAiVariationFields } from '../routes/openai-edits.ts';
@@ -17,6 +19,17 @@ import {
   A1111Schedulers,
   PngInfoResponse,
 } from './a1111-aux-schemas.ts';
+import {
+  ComfyExecInfo,
+  ComfyHistory,
+  ComfyObjectInfo,
+  ComfyPromptError,
+  ComfyPromptResponse,
+  ComfyQueue,
+  ComfySystemStats,
+  ComfyUploadResponse,
+} from './comfy-response-schemas.ts';
+
 import {
   A1111Embeddings,
   A1111Loras,
@@ -67,6 +80,8 @@ function schemas() {
       A1111OptionsRequest,
       TokenizeRequest,
       DiscordInteraction: Interaction,
+      ComfyPromptRequest,
+      ComfyQueueChange: QueueChange,
     },
     'input',
   );
@@ -101,6 +116,14 @@ function schemas() {
       A1111Schedulers,
       PngInfoResponse,
       DiscordInteractionResponse,
+      ComfyPromptResponse,
+      ComfyPromptError,
+      ComfyHistory,
+      ComfyQueue,
+      ComfyExecInfo,
+      ComfyUploadResponse,
+      ComfyObjectInfo,
+      ComfySystemStats,
       JobEvent,
       JobQueuedEvent,
       JobProgressEvent,

@@ -4,6 +4,7 @@
 import { version } from '../../package.json';
 import type { ModelConfig } from '../config/model-config.ts';
 import { a1111AuxPaths } from './a1111-aux-paths.ts';
+import { comfyPaths } from './comfy-paths.ts';
 import { compatPaths } from './compat-paths.ts';
 import { components } from './components.ts';
 import { requestExamples } from './examples.ts';
@@ -32,6 +33,10 @@ const TAGS = [
   { name: 'Models', description: 'What is served, and how a prompt tokenizes.' },
   { name: 'OpenAI-compatible', description: 'OpenAI’s Images API.' },
   { name: 'AUTOMATIC1111-compatible', description: 'The AUTOMATIC1111 web UI API (`/sdapi/v1`).' },
+  {
+    name: 'ComfyUI-compatible',
+    description: 'The ComfyUI server API: workflows of core nodes, history, uploads, the /ws websocket.',
+  },
   { name: 'Images and share pages', description: 'Public: anyone with the link.' },
   { name: 'Discord', description: 'The `/imagine` bot.' },
   { name: 'Reference', description: 'This document, its page, and the playground.' },
@@ -54,6 +59,7 @@ export function openApiDocument(context: DocumentContext): OpenApiDocument {
       ...nativePaths(examples),
       ...compatPaths(examples),
       ...a1111AuxPaths(examples),
+      ...comfyPaths(context.model),
       ...publicPaths(examples),
     },
     components: components(),
