@@ -105,11 +105,15 @@ describe('POST /prompt refusals', () => {
     await nothingQueued(text);
   });
 
-  it('says inpainting is not available yet for SetLatentNoiseMask', async () => {
-    const workflow = { ...txt2img('mask'), '12': { class_type: 'SetLatentNoiseMask', inputs: {} } };
+  it('refuses a SetLatentNoiseMask over an empty latent: there is no picture to inpaint', async () => {
+    const text = uniquePrompt('mask');
+    const workflow = txt2img(text);
+    workflow['10'] = { class_type: 'LoadImage', inputs: { image: `${'0'.repeat(64)}.png` } };
+    workflow['12'] = { class_type: 'SetLatentNoiseMask', inputs: { samples: ['5', 0], mask: ['10', 1] } };
+    workflow['3'].inputs.latent_image = ['12', 0];
     const body = await refused(workflow);
-    expect(body.error.message).toContain('SetLatentNoiseMask (node 12)');
-    expect(body.error.message).toContain('inpainting is not available');
+    expect(JSON.stringify(body)).toContain('a noise mask needs the latent of a VAEEncode');
+    await nothingQueued(text);
   });
 
   it('refuses a dependency cycle', async () => {
@@ -204,6 +208,7 @@ describe('node descriptions', () => {
         'LoadImage',
         'LoraLoader',
         'SaveImage',
+        'SetLatentNoiseMask',
         'VAEDecode',
         'VAEEncode',
       ].sort(),

@@ -4,6 +4,7 @@
 // tiny-sd. A standard txt2img workflow (ComfyUI's default graph in API format) runs through
 // POST /prompt, its progress arrives on /ws, and its image comes back through /history and /view.
 import { CallWrapper, ComfyApi, PromptBuilder } from '@saintno/comfyui-sdk';
+import sharp from 'sharp';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startTestStack, type TestStack } from '../support/local-stack.ts';
 import { pngSize } from '../support/png.ts';
@@ -210,4 +211,54 @@ it('refuses a workflow with a node this server does not run, through the SDK, in
   expect(cause.error.type).toBe('missing_node_type');
   expect(cause.error.message).toContain('UpscaleModelLoader (node 10)');
   expect(Object.keys(cause.node_errors)).toEqual(['10']);
+});
+
+it('inpaints with SetLatentNoiseMask from a LoadImage MASK, every opaque pixel unchanged', async () => {
+  // A 64 × 64 magenta-free canvas whose centre square is transparent: ComfyUI's LoadImage MASK.
+  const rgba = new Uint8Array(64 * 64 * 4);
+  for (let p = 0; p < 64 * 64; p++) rgba.set([0, 0, 255, 255], p * 4);
+  for (let y = 16; y < 48; y++) for (let x = 16; x < 48; x++) rgba[(y * 64 + x) * 4 + 3] = 0;
+  const picture = await sharp(rgba, { raw: { width: 64, height: 64, channels: 4 } })
+    .png()
+    .toBuffer();
+  const uploaded = await api.uploadImage(new Uint8Array(picture), 'masked.png');
+  expect(uploaded).not.toBe(false);
+  const name = (uploaded as { info: { filename: string } }).info.filename;
+  const workflow = {
+    ...TXT2IMG,
+    '3': { ...TXT2IMG['3'], inputs: { ...TXT2IMG['3'].inputs, denoise: 1, latent_image: ['12', 0] } },
+    '6': { ...TXT2IMG['6'], inputs: { ...TXT2IMG['6'].inputs, text: 'a red circle in the center' } },
+    '10': { _meta: { title: 'Load Image' }, class_type: 'LoadImage', inputs: { image: name } },
+    '11': { class_type: 'VAEEncode', inputs: { pixels: ['10', 0], vae: ['4', 2] } },
+    '12': { class_type: 'SetLatentNoiseMask', inputs: { samples: ['11', 0], mask: ['10', 1] } },
+  };
+  delete (workflow as Record<string, unknown>)['5'];
+  let failure: Error | undefined;
+  const output = await new CallWrapper(
+    api,
+    new PromptBuilder(workflow, [], ['images']).setOutputNode('images', '9'),
+  )
+    .onFailed((error) => {
+      failure ??= error;
+    })
+    .run();
+  expect(failure ? `${failure.message}: ${JSON.stringify(failure.cause)}` : undefined).toBeUndefined();
+  const [image] = (output as { images: { images: { filename: string; subfolder: string; type: string }[] } })
+    .images.images;
+  const out = await sharp(Buffer.from(await (await api.getImage(image)).arrayBuffer()))
+    .removeAlpha()
+    .raw()
+    .toBuffer();
+  let kept = 0;
+  let opaque = 0;
+  let changed = 0;
+  for (let p = 0; p < 64 * 64; p++) {
+    const same = out[p * 3] === 0 && out[p * 3 + 1] === 0 && out[p * 3 + 2] === 255;
+    if (rgba[p * 4 + 3] === 255) {
+      opaque++;
+      if (same) kept++;
+    } else if (!same) changed++;
+  }
+  expect(kept).toBe(opaque);
+  expect(changed).toBeGreaterThan(0);
 });

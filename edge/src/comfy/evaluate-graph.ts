@@ -1,7 +1,7 @@
 // A checked workflow (check-graph.ts) read backwards from its SaveImage into one native generation
 // request: SaveImage ← VAEDecode ← KSampler(Advanced) ← {model: checkpoint + LoRAs, positive and
 // negative CLIPTextEncode, latent: EmptyLatentImage (txt2img) or VAEEncode ← LoadImage (img2img,
-// denoise = strength)}. Graphs that mean something this pipeline cannot do in one generation
+// denoise = strength), optionally through SetLatentNoiseMask ← LoadImage's MASK (inpainting)}. Graphs that mean something this pipeline cannot do in one generation
 // (chained samplers, mixed checkpoints, partial step ranges) are refused naming the node.
 import { resolveComfySampler, type SchedulerName } from '@latent-edge/shared/scheduler-names';
 import { matchChoice } from './check-graph.ts';
@@ -29,6 +29,8 @@ export interface EvaluatedWorkflow {
   };
   /** img2img: the uploaded image's name (LoadImage), read from R2 by the route. */
   initImageName?: string;
+  /** Inpainting: the uploaded image whose alpha is SetLatentNoiseMask's mask (LoadImage's MASK). */
+  maskImageName?: string;
   origins: FieldOrigins;
   outputNode: string;
   samplerNode: string;
@@ -165,8 +167,27 @@ export function evaluateGraph(
     );
   }
 
-  // 4. The latent: empty (txt2img) or an encoded upload (img2img).
-  const [latentId, latent] = source(sampler, 'latent_image');
+  // 4. The latent: empty (txt2img) or an encoded upload (img2img), maybe masked (inpainting).
+  let [latentId, latent] = source(sampler, 'latent_image');
+  let maskImageName: string | undefined;
+  let maskOrigin: FieldOrigins[string] | undefined;
+  if (latent.class_type === 'SetLatentNoiseMask') {
+    const [maskId, mask] = source(latent, 'mask');
+    if (mask.class_type !== 'LoadImage') {
+      throw refuse(latentId, 'not yet: the mask must come straight from a LoadImage (its MASK)', 'mask');
+    }
+    // LoadImage's MASK is 1 − alpha: the transparent pixels are the ones to repaint.
+    maskImageName = String(mask.inputs.image);
+    maskOrigin = { node: maskId, input: 'image' };
+    [latentId, latent] = source(latent, 'samples');
+    if (latent.class_type !== 'VAEEncode') {
+      throw refuse(
+        latentId,
+        'a noise mask needs the latent of a VAEEncode (the picture to inpaint)',
+        'samples',
+      );
+    }
+  }
   const origins: FieldOrigins = {
     prompt: { node: prompts[0].id, input: 'text' },
     negative_prompt: { node: prompts[1].id, input: 'text' },
@@ -174,6 +195,7 @@ export function evaluateGraph(
     steps: { node: samplerId, input: 'steps' },
     guidance_scale: { node: samplerId, input: 'cfg' },
     scheduler: { node: samplerId, input: 'sampler_name' },
+    ...(maskOrigin && { mask: maskOrigin }),
     seed: { node: samplerId, input: advanced ? 'noise_seed' : 'seed' },
     strength: { node: samplerId, input: denoiseInput },
     ...(model.loras.length > 0 && { loras: { node: model.loras[0].node, input: 'lora_name' } }),
@@ -225,5 +247,5 @@ export function evaluateGraph(
       'latent_image',
     );
   }
-  return { request, initImageName, origins, outputNode, samplerNode: samplerId };
+  return { request, initImageName, maskImageName, origins, outputNode, samplerNode: samplerId };
 }

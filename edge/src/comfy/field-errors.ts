@@ -33,10 +33,13 @@ export function nativeWorkflowRequest(
   workflow: Workflow,
   evaluated: EvaluatedWorkflow,
   initImage: string | undefined,
+  mask?: string,
 ): GenerationRequest {
   const parsed = parseWith(GenerationRequest, {
     ...evaluated.request,
     ...(initImage !== undefined && { init_image: initImage }),
+    // ComfyUI's noise mask: hard-edged, the picture itself under it.
+    ...(mask !== undefined && { mask, mask_source: 'alpha', mask_blur: 0, masked_content: 'original' }),
   });
   if (parsed.success) return parsed.data;
   const { code, message, field } = parsed.error;

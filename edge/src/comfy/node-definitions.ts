@@ -40,9 +40,7 @@ const SCHEDULER = { kind: 'choice', values: COMFY_SCHEDULERS } as const;
 const link = (type: LinkType) => ({ kind: 'link', type }) as const;
 
 /** Known to ComfyUI's core, not run here yet: a graph using one gets a 400 saying so. */
-export const NOT_YET: Readonly<Record<string, string>> = {
-  SetLatentNoiseMask: 'inpainting is not available on this server yet',
-};
+export const NOT_YET: Readonly<Record<string, string>> = {};
 
 export function nodeDefinitions(config: EdgeConfig): Record<string, NodeDefinition> {
   const models = servedModels(config);
@@ -164,6 +162,15 @@ export function nodeDefinitions(config: EdgeConfig): Record<string, NodeDefiniti
       category: 'latent',
       description: 'Pixels to latents: the start of img2img.',
       required: { pixels: link('IMAGE'), vae: link('VAE') },
+      outputs: [{ type: 'LATENT', name: 'LATENT' }],
+      outputNode: false,
+    },
+    SetLatentNoiseMask: {
+      display: 'Set Latent Noise Mask',
+      category: 'latent/inpaint',
+      description:
+        'Inpainting: only the mask (a LoadImage’s MASK, its transparent pixels) is denoised; every other pixel comes back as it was.',
+      required: { samples: link('LATENT'), mask: link('MASK') },
       outputs: [{ type: 'LATENT', name: 'LATENT' }],
       outputNode: false,
     },

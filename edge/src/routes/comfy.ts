@@ -57,6 +57,21 @@ async function readWorkflow(request: Request, maxBytes: number): Promise<z.infer
   return parsed.data;
 }
 
+/** A LoadImage's upload from R2; one never uploaded is ComfyUI's "Invalid image file" on that node. */
+async function uploadedImage(bucket: R2Bucket, name: string, node: string): Promise<Uint8Array> {
+  const sha256 = UPLOADED_NAME.exec(name)?.[1] ?? '';
+  const object = await bucket.get(initImageKey(sha256));
+  if (!object) {
+    throw nodeError(node, 'LoadImage', {
+      type: 'value_not_in_list',
+      message: 'Invalid image file',
+      details: `image: ${name} was not uploaded (POST /upload/image)`,
+      input: 'image',
+    });
+  }
+  return new Uint8Array(await object.arrayBuffer());
+}
+
 comfy.post('/prompt', async (c) => {
   const config = c.var.config;
   const { prompt: workflow, client_id: clientId } = await readWorkflow(c.req.raw, config.MAX_BODY_BYTES);
@@ -66,18 +81,8 @@ comfy.post('/prompt', async (c) => {
   const evaluated = evaluateGraph(workflow, outputNode, definitions);
   let initImage: string | undefined;
   if (evaluated.initImageName) {
-    const sha256 = UPLOADED_NAME.exec(evaluated.initImageName)?.[1] ?? '';
-    const object = await c.env.IMAGES.get(initImageKey(sha256));
     const origin = evaluated.origins.init_image;
-    if (!object) {
-      throw nodeError(origin.node, 'LoadImage', {
-        type: 'value_not_in_list',
-        message: 'Invalid image file',
-        details: `image: ${evaluated.initImageName} was not uploaded (POST /upload/image)`,
-        input: 'image',
-      });
-    }
-    const bytes = new Uint8Array(await object.arrayBuffer());
+    const bytes = await uploadedImage(c.env.IMAGES, evaluated.initImageName, origin.node);
     // VAEEncode keeps its pixels' size, so the generation has the uploaded image's.
     const size = imageDimensions(bytes);
     if (size) {
@@ -86,8 +91,11 @@ comfy.post('/prompt', async (c) => {
     }
     initImage = toBase64(bytes);
   }
+  const mask =
+    evaluated.maskImageName &&
+    toBase64(await uploadedImage(c.env.IMAGES, evaluated.maskImageName, evaluated.origins.mask.node));
   // 2. The same checks, limits and preparation as every generation route.
-  const request = nativeWorkflowRequest(workflow, evaluated, initImage);
+  const request = nativeWorkflowRequest(workflow, evaluated, initImage, mask || undefined);
   const prepared = await withNodeErrors(workflow, evaluated, () => prepareGeneration(config, request));
 
   // 3. Queue it as an asynchronous job whose hub tells the client's websocket.
