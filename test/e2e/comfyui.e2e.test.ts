@@ -229,8 +229,16 @@ it('inpaints with SetLatentNoiseMask from a LoadImage MASK, every opaque pixel u
     '3': { ...TXT2IMG['3'], inputs: { ...TXT2IMG['3'].inputs, denoise: 1, latent_image: ['12', 0] } },
     '6': { ...TXT2IMG['6'], inputs: { ...TXT2IMG['6'].inputs, text: 'a red circle in the center' } },
     '10': { _meta: { title: 'Load Image' }, class_type: 'LoadImage', inputs: { image: name } },
-    '11': { class_type: 'VAEEncode', inputs: { pixels: ['10', 0], vae: ['4', 2] } },
-    '12': { class_type: 'SetLatentNoiseMask', inputs: { samples: ['11', 0], mask: ['10', 1] } },
+    '11': {
+      _meta: { title: 'VAE Encode' },
+      class_type: 'VAEEncode',
+      inputs: { pixels: ['10', 0], vae: ['4', 2] },
+    },
+    '12': {
+      _meta: { title: 'Set Latent Noise Mask' },
+      class_type: 'SetLatentNoiseMask',
+      inputs: { samples: ['11', 0], mask: ['10', 1] },
+    },
   };
   delete (workflow as Record<string, unknown>)['5'];
   let failure: Error | undefined;

@@ -8,7 +8,7 @@
 // `size` absent or "auto" keeps the image's own size when the model can make it. OpenAI's options
 // that do not apply are accepted and ignored; our extras are the generations route's and
 // `strength`. The mask must be the image's size (a 400 otherwise), as OpenAI requires.
-import { OUTPUT_FORMATS } from '@latent-edge/shared/protocol/generation-request';
+import { type GenerationRequest, OUTPUT_FORMATS } from '@latent-edge/shared/protocol/generation-request';
 import { parseWith } from '@latent-edge/shared/protocol/validation-error';
 import { Hono } from 'hono';
 import { z } from 'zod';
@@ -105,65 +105,60 @@ export function pngHasAlpha(bytes: Uint8Array): boolean {
   return false;
 }
 
-openaiEdits.post('/edits', async (c) => {
-  const config = c.var.config;
-  const form = await readForm(c, config.MAX_BODY_BYTES);
-  files(form.files, ['image', 'image[]', 'mask']);
-  const body = fields(OpenAiEditFields, form.text);
-  const { image, ignored } = firstImage(form.files);
-  const mask = form.files.mask?.[0]?.bytes ?? (pngHasAlpha(image.bytes) ? image.bytes : undefined);
+/** The native request both routes make: the picture as init image, the fields the two share. */
+function editRequest(
+  config: AppEnv['Variables']['config'],
+  body: z.output<typeof OpenAiVariationFields>,
+  image: Uint8Array,
+  own: Partial<GenerationRequest>,
+): GenerationRequest {
   const modelId = servedModelId(body.model);
-  const request = nativeRequest(
+  return nativeRequest(
     {
       prompt: body.prompt,
       model: modelId,
       n: body.n,
-      ...outputSize(body.size, findModel(config, modelId), image.bytes),
+      ...outputSize(body.size, findModel(config, modelId), image),
       output_format: body.output_format,
       negative_prompt: body.negative_prompt,
       steps: body.steps,
       guidance_scale: body.guidance_scale,
       scheduler: body.scheduler,
       seed: body.seed,
-      init_image: toBase64(image.bytes),
-      // A masked edit repaints its area from the prompt alone, as OpenAI's do.
-      strength: body.strength ?? (mask ? 1 : undefined),
-      ...(mask && {
-        mask: toBase64(mask),
-        mask_source: 'alpha' as const,
-        masked_content: 'fill' as const,
-        mask_blur: body.mask_blur,
-      }),
+      init_image: toBase64(image),
+      ...own,
     },
     CLIENT_NAMES,
   );
+}
+
+openaiEdits.post('/edits', async (c) => {
+  const form = await readForm(c, c.var.config.MAX_BODY_BYTES);
+  files(form.files, ['image', 'image[]', 'mask']);
+  const body = fields(OpenAiEditFields, form.text);
+  const { image, ignored } = firstImage(form.files);
+  const mask = form.files.mask?.[0]?.bytes ?? (pngHasAlpha(image.bytes) ? image.bytes : undefined);
+  const request = editRequest(c.var.config, body, image.bytes, {
+    // A masked edit repaints its area from the prompt alone, as OpenAI's do.
+    strength: body.strength ?? (mask ? 1 : undefined),
+    ...(mask && {
+      mask: toBase64(mask),
+      mask_source: 'alpha' as const,
+      masked_content: 'fill' as const,
+      mask_blur: body.mask_blur,
+    }),
+  });
   if (ignored > 0) c.header('X-Ignored-Images', String(ignored));
   return answerOpenAi(c, request, CLIENT_NAMES, body.response_format);
 });
 
 openaiEdits.post('/variations', async (c) => {
-  const config = c.var.config;
-  const form = await readForm(c, config.MAX_BODY_BYTES);
+  const form = await readForm(c, c.var.config.MAX_BODY_BYTES);
   files(form.files, ['image']);
   const body = fields(OpenAiVariationFields, form.text);
   const { image } = firstImage(form.files);
-  const modelId = servedModelId(body.model);
-  const request = nativeRequest(
-    {
-      prompt: body.prompt,
-      model: modelId,
-      n: body.n,
-      ...outputSize(body.size, findModel(config, modelId), image.bytes),
-      output_format: body.output_format,
-      negative_prompt: body.negative_prompt,
-      steps: body.steps,
-      guidance_scale: body.guidance_scale,
-      scheduler: body.scheduler,
-      seed: body.seed,
-      init_image: toBase64(image.bytes),
-      strength: body.strength ?? VARIATION_STRENGTH,
-    },
-    CLIENT_NAMES,
-  );
+  const request = editRequest(c.var.config, body, image.bytes, {
+    strength: body.strength ?? VARIATION_STRENGTH,
+  });
   return answerOpenAi(c, request, CLIENT_NAMES, body.response_format);
 });
