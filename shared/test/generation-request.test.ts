@@ -17,6 +17,13 @@ describe('GenerationRequest', () => {
         seed: -1,
         n: 1,
         output_format: 'png',
+        // Inpainting's defaults (used only with a mask): A1111's blur 4, the init image under the mask.
+        mask_source: 'luminance',
+        invert_mask: false,
+        mask_blur: 4,
+        masked_content: 'original',
+        inpaint_only_masked: false,
+        only_masked_padding: 32,
         loras: [],
       },
     });
