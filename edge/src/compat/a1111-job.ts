@@ -10,7 +10,7 @@ import type { Prepared } from '../generation/prepare-generation.ts';
 import { type GenerationOutcome, runGeneration } from '../generation/run-generation.ts';
 import { toApiError } from '../http/api-error.ts';
 import { baseUrl } from '../http/base-url.ts';
-import type { JobRecord } from '../jobs/job-record.ts';
+import { queuedRecord } from '../jobs/job-record.ts';
 import { progressRelay } from '../jobs/progress-relay.ts';
 
 /** A preview every this many steps: about 8 a job, like A1111's live previews. */
@@ -28,15 +28,7 @@ export async function runA1111Generation(c: Context<AppEnv>, prepared: Prepared)
   const jobId = crypto.randomUUID();
   const waitUntil = (p: Promise<unknown>) => c.executionCtx.waitUntil(p);
   const now = new Date();
-  const record: JobRecord = {
-    id: jobId,
-    owner: c.var.apiKey.id,
-    status: 'queued',
-    created_at: now.toISOString(),
-    updated_at: now.toISOString(),
-    attempts: 0,
-    base_url: baseUrl(c),
-  };
+  const record = queuedRecord(jobId, c.var.apiKey.id, baseUrl(c), now);
   const state = c.env.JOB_STATE.getByName(jobId);
   const session = c.env.A1111_SESSION.getByName(c.var.apiKey.id);
   await state.create(record);

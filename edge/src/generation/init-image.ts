@@ -49,11 +49,17 @@ export function decodeInitImage(base64: string, field = 'init_image'): Uint8Arra
 
 /** Width and height from the file's header; a header that does not parse is the client's 400. */
 export function pixelSize(bytes: Uint8Array, field: string): { width: number; height: number } {
+  const size = headerSize(bytes);
+  if (size) return size;
+  throw new ApiError(400, 'invalid_request', `${field}: the image header does not give its size`, { field });
+}
+
+/** Width and height from the file's header, or undefined when it does not parse. */
+export function headerSize(bytes: Uint8Array): { width: number; height: number } | undefined {
   try {
     const { width, height } = imageSize(bytes);
-    if (width && height) return { width, height };
+    return width && height ? { width, height } : undefined;
   } catch {
-    // reported below
+    return undefined;
   }
-  throw new ApiError(400, 'invalid_request', `${field}: the image header does not give its size`, { field });
 }

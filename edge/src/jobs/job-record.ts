@@ -78,3 +78,9 @@ export function jobView(record: JobRecord) {
   const { owner: _owner, worker: _worker, base_url: baseUrl, ...visible } = record;
   return { ...visible, url: `${baseUrl}/v1/jobs/${record.id}` };
 }
+
+/** A job that has just been accepted: queued, no attempts, owned by `owner`, URLs under `baseUrl`. */
+export function queuedRecord(id: string, owner: string, baseUrl: string, now = new Date()): JobRecord {
+  const at = now.toISOString();
+  return { id, owner, status: 'queued', created_at: at, updated_at: at, attempts: 0, base_url: baseUrl };
+}

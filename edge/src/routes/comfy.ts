@@ -10,7 +10,6 @@ import { z } from 'zod';
 import { checkGraph, UPLOADED_NAME } from '../comfy/check-graph.ts';
 import { evaluateGraph } from '../comfy/evaluate-graph.ts';
 import { nativeWorkflowRequest, withNodeErrors } from '../comfy/field-errors.ts';
-import { imageDimensions } from '../comfy/image-dimensions.ts';
 import { nodeDefinitions } from '../comfy/node-definitions.ts';
 import { objectInfo } from '../comfy/object-info.ts';
 import { ComfyPromptError, nodeError } from '../comfy/prompt-error.ts';
@@ -20,11 +19,12 @@ import type { AppEnv } from '../env.ts';
 import { cancelJobOnWorker } from '../generation/gpu-pool.ts';
 import { toBase64 } from '../generation/image-bytes.ts';
 import { OBJECT_NAME } from '../generation/image-objects.ts';
+import { headerSize } from '../generation/init-image.ts';
 import { prepareGeneration } from '../generation/prepare-generation.ts';
 import { ApiError } from '../http/api-error.ts';
 import { baseUrl } from '../http/base-url.ts';
 import { readJson, readLimited } from '../http/read-json.ts';
-import type { JobRecord } from '../jobs/job-record.ts';
+import { queuedRecord } from '../jobs/job-record.ts';
 import { initImageKey } from '../jobs/queue-message.ts';
 
 export const comfy = new Hono<AppEnv>();
@@ -84,7 +84,7 @@ comfy.post('/prompt', async (c) => {
     const origin = evaluated.origins.init_image;
     const bytes = await uploadedImage(c.env.IMAGES, evaluated.initImageName, origin.node);
     // VAEEncode keeps its pixels' size, so the generation has the uploaded image's.
-    const size = imageDimensions(bytes);
+    const size = headerSize(bytes);
     if (size) {
       Object.assign(evaluated.request, size);
       Object.assign(evaluated.origins, { width: origin, height: origin });
@@ -100,17 +100,7 @@ comfy.post('/prompt', async (c) => {
 
   // 3. Queue it as an asynchronous job whose hub tells the client's websocket.
   const promptId = crypto.randomUUID();
-  const now = new Date().toISOString();
-  const record: JobRecord = {
-    id: promptId,
-    owner: c.var.apiKey.id,
-    status: 'queued',
-    created_at: now,
-    updated_at: now,
-    attempts: 0,
-    base_url: baseUrl(c),
-  };
-  await c.env.JOB_STATE.getByName(promptId).create(record);
+  await c.env.JOB_STATE.getByName(promptId).create(queuedRecord(promptId, c.var.apiKey.id, baseUrl(c)));
   const number = await hubOf(c).enqueue({
     prompt_id: promptId,
     workflow,

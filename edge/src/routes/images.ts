@@ -15,7 +15,7 @@ import { ApiError } from '../http/api-error.ts';
 import { baseUrl } from '../http/base-url.ts';
 import { readJson } from '../http/read-json.ts';
 import { storeJobInputs } from '../jobs/job-inputs.ts';
-import { type JobRecord, jobView } from '../jobs/job-record.ts';
+import { type JobRecord, jobView, queuedRecord } from '../jobs/job-record.ts';
 import { checkWebhookTarget } from '../webhooks/webhook-target.ts';
 
 export const images = new Hono<AppEnv>();
@@ -68,15 +68,8 @@ images.post('/', async (c) => {
     const cached = await cachedImageKeys(c.env.IMAGES, generation);
     if (cached.size < generation.images.length) {
       await storeJobInputs(c.env.IMAGES, prepared);
-      const now = new Date().toISOString();
       const record: JobRecord = {
-        id: jobId,
-        owner: c.var.apiKey.id,
-        status: 'queued',
-        created_at: now,
-        updated_at: now,
-        attempts: 0,
-        base_url: baseUrl(c),
+        ...queuedRecord(jobId, c.var.apiKey.id, baseUrl(c)),
         ...(webhookUrl
           ? { webhook: { url: webhookUrl, attempts: 0, progress: webhookEvents.includes('progress') } }
           : {}),
