@@ -171,13 +171,14 @@ export async function prepareImages(
     });
     let latents: Float32Array;
     let inpaint: InpaintLatents | undefined;
-    if (encodedInit && plan) {
-      const mask = plan.latentMask;
+    if (encodedInit) {
+      // latent_noise / latent_nothing: the masked blocks of the clean latent replaced before noising.
+      const mask = plan?.latentMask;
       const replace =
-        plan.content === 'latent_noise'
+        mask && plan.content === 'latent_noise'
           ? (clean: Float32Array) =>
               replaceMaskedLatent(clean, mask, spec.latentChannels, generator.randn(latentShape))
-          : plan.content === 'latent_nothing'
+          : mask && plan.content === 'latent_nothing'
             ? (clean: Float32Array) => replaceMaskedLatent(clean, mask, spec.latentChannels, 0)
             : undefined;
       const start = img2imgStart(
@@ -189,9 +190,7 @@ export async function prepareImages(
         replace,
       );
       latents = start.latents;
-      inpaint = { mask, clean: start.clean, noise: start.noise, paste: plan.paste };
-    } else if (encodedInit) {
-      latents = img2imgStart(generator, scheduler, encodedInit, folder.vaeScalingFactor, latentShape).latents;
+      if (mask) inpaint = { mask, clean: start.clean, noise: start.noise, paste: plan.paste };
     } else {
       latents = initialLatents(generator, scheduler, latentShape);
     }

@@ -18,16 +18,6 @@ export function initialLatents(
   return noise;
 }
 
-export function img2imgLatents(
-  generator: TorchGenerator,
-  scheduler: Scheduler,
-  encoded: EncodedImage,
-  scalingFactor: number,
-  shape: readonly number[],
-): Float32Array {
-  return img2imgStart(generator, scheduler, encoded, scalingFactor, shape).latents;
-}
-
 /** img2img's start, with the clean latent and the noise that inpainting re-noises at each step. */
 export interface Img2imgStart {
   latents: Float32Array;
