@@ -36,7 +36,14 @@ async function progress(): Promise<Progress> {
 
 describe('A1111 progress, interrupt and png-info with the real gpu-worker', () => {
   it('reports the steps and a preview of a running txt2img, and interrupt stops it with a 409', async () => {
-    const answer = post('/sdapi/v1/txt2img', { prompt: 'a red circle', steps: 50, seed: 21 });
+    // 256 × 256: long enough (16 × the default 64 × 64 work per step) that the interrupt lands mid-job.
+    const answer = post('/sdapi/v1/txt2img', {
+      prompt: 'a red circle',
+      steps: 50,
+      seed: 21,
+      width: 256,
+      height: 256,
+    });
     let seen: Progress | undefined;
     for (let i = 0; i < 600 && !seen; i++) {
       const p = await progress();
