@@ -145,7 +145,7 @@ describe('inpainting with the bundled model', () => {
         asked,
         await encodeRequestPrompts(m, asked, new TextEncoderCache()),
       );
-      const inpaint = image.inpaint;
+      const inpaint = image.keep;
       if (!inpaint) throw new Error('no inpainting state');
       while (!isFinished(image)) await denoiseStep([image], (input) => m.predictNoise(input));
       const area = inpaint.mask.length;

@@ -5,6 +5,7 @@ an untrained bundled-size model in gpu-worker/models/tiny-sd/ for bring-up befor
     /usr/bin/python3 -m infra.model.fixtures --random-model gpu-worker/models/tiny-sd
 """
 import argparse
+import dataclasses
 import os
 import shutil
 import tempfile
@@ -32,13 +33,32 @@ VARIANTS = {
     "lcm": Variant(ids_dtype=torch.int32, timestep="float", lcm=True, scheduler="lcm"),
     # SD 2.x flavour: pad token "!" (id 0), DDIM v_prediction config
     "sd2-pad": Variant(ids_dtype=torch.int32, timestep="float", scheduler="ddim-v"),
+    # inpainting UNet (runwayml/stable-diffusion-inpainting layout): sample takes 9 channels, the
+    # latent, the mask and the masked image's latent
+    "inpainting": Variant(ids_dtype=torch.int32, timestep="float"),
+    # the same weights as a plain UNet (conv_in's latent channels only), so tests can tell what
+    # the inpainting channels change
+    "inpainting-base": Variant(ids_dtype=torch.int32, timestep="float"),
 }
+INPAINTING_CHANNELS = 9
 
 
-def build(out_dir, variant, tokenizer, sizes, seed, log=print):
+def plain_unet(unet):
+    """The UNet without its inpainting inputs: conv_in keeps the weights of the latent channels."""
+    cfg = dataclasses.replace(unet.config, in_channels=unet.config.out_channels)
+    plain = UNet2DCondition(cfg)
+    state = unet.state_dict()
+    state["conv_in.weight"] = state["conv_in.weight"][:, : cfg.in_channels].clone()
+    plain.load_state_dict(state)
+    return plain
+
+
+def build(out_dir, variant, tokenizer, sizes, seed, log=print, adapt_unet=None):
     torch.manual_seed(seed)
     text_cfg, unet_cfg, vae_cfg = sizes
     text_encoder, unet, vae = CLIPTextModel(text_cfg), UNet2DCondition(unet_cfg), AutoencoderKL(vae_cfg)
+    if adapt_unet:
+        unet = adapt_unet(unet)
     vae_cfg.scaling_factor = 0.18215  # SD's value; random weights have no latent statistics to measure
     parent = os.path.dirname(os.path.abspath(out_dir))
     os.makedirs(parent, exist_ok=True)
@@ -76,7 +96,13 @@ def main():
         tok = configs.make_tokenizer(pad_token="!") if name == "sd2-pad" else tokenizer
         out = os.path.join(a.out, name)
         print(f"{name}:")
-        signatures = build(out, v, tok, configs.fixture(len(tok.vocab), lcm=v.lcm), seed=1)
+        sizes = configs.fixture(len(tok.vocab), lcm=v.lcm)
+        adapt = None
+        if name.startswith("inpainting"):
+            # Both from the same draws of one 9-channel UNet; the base drops its extra inputs.
+            sizes = (sizes[0], dataclasses.replace(sizes[1], in_channels=INPAINTING_CHANNELS), sizes[2])
+            adapt = plain_unet if name == "inpainting-base" else None
+        signatures = build(out, v, tok, sizes, seed=1, adapt_unet=adapt)
         for graph, sig in signatures.items():
             print(f"  {graph}: {sig}")
         print(f"  {folder_size(out) / 1e3:.0f} KB")

@@ -292,7 +292,7 @@ async function loadFolder(dir: string, options: LoadOptions): Promise<DiffusionM
         const feeds: Record<string, Tensor> = {
           sample: floatTensor(spec.unetFloat, input.sample, [
             batch,
-            spec.latentChannels,
+            spec.unetInputChannels,
             input.height,
             input.width,
           ]),

@@ -1,7 +1,9 @@
 // What a model's graphs expect, read from the sessions' input/output metadata rather than assumed
 // (SD-NOTES §1.3, §1.6): ids int32 (diffusers script) or int64 (Optimum); timestep float32,
 // float16 or int64, as [batch], [1] or a scalar; fp16 graphs; latent channels; hidden size;
-// LCM's `timestep_cond`; and whether the VAE encoder returns a sample or mean‖logvar.
+// LCM's `timestep_cond`; whether the VAE encoder returns a sample or mean‖logvar; and whether the
+// UNet is an inpainting one (SD-NOTES §1.3: its `sample` takes latent + 5 channels, the mask and
+// the masked image's latent).
 import type { InferenceSession } from 'onnxruntime-node';
 import { ModelFolderError } from './model-folder.ts';
 
@@ -36,6 +38,11 @@ export interface ModelSpec {
   /** `latent_parameters` (mean‖logvar, seedable) or `latent_sample` (sampled inside the graph). */
   vaeEncoderOutput: 'latent_parameters' | 'latent_sample' | undefined;
   latentChannels: number;
+  /**
+   * Channels of the UNet's `sample`: `latentChannels`, or 2 × that + 1 for an inpainting UNet
+   * (runwayml sd-inpainting, SDXL inpainting), which also takes the mask and the masked image's latent.
+   */
+  unetInputChannels: number;
   /** Width of `encoder_hidden_states`: the sum of the text encoders' hidden sizes. */
   hiddenSize: number;
   /** SDXL: width of the UNet's `text_embeds` (the pooled prompt), else 0. */
@@ -202,11 +209,28 @@ export function readModelSpec(sessions: Sessions): ModelSpec {
     }
   }
 
-  const latentChannels = staticDim(sample, 1) ?? staticDim(latent, 1) ?? 4;
+  const unetOut = tensors(sessions.unet.outputMetadata);
+  const noiseOut = unetOut.get('out_sample') ?? [...unetOut.values()][0];
   const decoderChannels = staticDim(latent, 1);
-  if (decoderChannels && decoderChannels !== latentChannels) {
+  const outputChannels = noiseOut && staticDim(noiseOut, 1);
+  const inputChannels = staticDim(sample, 1);
+  const latentChannels = decoderChannels ?? outputChannels ?? inputChannels ?? 4;
+  if (outputChannels && outputChannels !== latentChannels) {
     throw new ModelFolderError(
-      `vae_decoder takes ${decoderChannels} latent channels but the unet makes ${latentChannels}`,
+      `vae_decoder takes ${latentChannels} latent channels but the unet makes ${outputChannels}`,
+    );
+  }
+  // An inpainting UNet's sample is the latent, the mask (1 channel) and the masked image's latent.
+  const inpaintingChannels = 2 * latentChannels + 1;
+  const unetInputChannels = inputChannels ?? latentChannels;
+  if (unetInputChannels !== latentChannels && unetInputChannels !== inpaintingChannels) {
+    throw new ModelFolderError(
+      `unet "sample" takes ${unetInputChannels} channels: neither the ${latentChannels} latent channels nor the ${inpaintingChannels} of an inpainting UNet`,
+    );
+  }
+  if (unetInputChannels !== latentChannels && !sessions.vaeEncoder) {
+    throw new ModelFolderError(
+      'the unet is an inpainting one (it takes a mask and a masked image) but the folder has no vae_encoder/model.onnx to encode that image',
     );
   }
 
@@ -237,6 +261,7 @@ export function readModelSpec(sessions: Sessions): ModelSpec {
     vaeEncoderFloat,
     vaeEncoderOutput,
     latentChannels,
+    unetInputChannels,
     hiddenSize,
     pooledSize,
     timeIdsSize,

@@ -47,37 +47,43 @@ export interface DenoisingImage {
   readonly width: number;
   /** The latest x0 estimate (what LCM decodes, and what previews show). */
   denoised?: Float32Array;
-  /** Inpainting: the area outside the mask, put back after every step. */
-  readonly inpaint?: InpaintLatents;
+  /** Inpainting with a plain UNet: the area outside the mask, put back after every step. */
+  readonly keep?: KeptLatents;
+  /**
+   * An inpainting UNet's extra input, [1 + c, h, w]: the latent mask (1 = repaint) and the masked
+   * image's latent, joined after the latent channels of each of this image's rows.
+   */
+  readonly unetCondition?: Float32Array;
+  /** Inpainting: where the decoded picture goes (inpaint/inpaint-plan.ts). */
+  readonly paste?: PasteTarget;
 }
 
-export interface InpaintLatents {
+export interface KeptLatents {
   /** [h × w] latent mask, 1 = repaint (inpaint/latent-mask.ts). */
   mask: Float32Array;
   /** The init image's scaled latent, and the noise that brought it to the first timestep. */
   clean: Float32Array;
   noise: Float32Array;
-  /** Where the decoded picture goes (inpaint/inpaint-plan.ts). */
-  paste: PasteTarget;
 }
 
 /**
  * diffusers' inpainting for UNets without mask inputs: after each step, the latents outside the
  * mask become the init latent noised to the level the next step expects (the clean latent after
- * the last), so only the masked area is ever denoised from the prompt.
+ * the last), so only the masked area is ever denoised from the prompt. An inpainting UNet sees
+ * the mask itself and is not blended (diffusers blends only 4-channel UNets).
  */
 export function keepUnmasked(img: DenoisingImage): void {
-  const { inpaint, scheduler, stepIndex } = img;
-  if (!inpaint) return;
+  const { keep, scheduler, stepIndex } = img;
+  if (!keep) return;
   const kept =
     stepIndex < scheduler.timesteps.length
-      ? scheduler.addNoise(inpaint.clean, inpaint.noise, stepIndex)
-      : inpaint.clean;
-  const area = inpaint.mask.length;
+      ? scheduler.addNoise(keep.clean, keep.noise, stepIndex)
+      : keep.clean;
+  const area = keep.mask.length;
   // A new array: a scheduler may hold on to the one its step returned.
   const latents = Float32Array.from(img.latents);
   for (let i = 0; i < latents.length; i++) {
-    if (inpaint.mask[i % area] === 0) latents[i] = kept[i];
+    if (keep.mask[i % area] === 0) latents[i] = kept[i];
   }
   img.latents = latents;
 }
@@ -88,7 +94,8 @@ export function isFinished(image: DenoisingImage): boolean {
 
 /** Images can share a UNet call when their latents and text sequences have the same shape. */
 export function batchKey(image: DenoisingImage): string {
-  return `${image.height}x${image.width}:${image.sequenceLength}`;
+  const channels = image.unetCondition ? 'inpainting' : 'latent';
+  return `${image.height}x${image.width}:${image.sequenceLength}:${channels}`;
 }
 
 /**
@@ -130,8 +137,10 @@ export async function denoiseStep(
 ): Promise<void> {
   const first = images[0];
   const latentSize = first.latents.length;
+  // An inpainting UNet's sample row is the latent followed by the image's mask and masked latent.
+  const rowSize = latentSize + (first.unetCondition?.length ?? 0);
   const rows = images.reduce((n, img) => n + (img.uncond ? 2 : 1), 0);
-  const sample = new Float32Array(rows * latentSize);
+  const sample = new Float32Array(rows * rowSize);
   const timesteps: number[] = [];
   const conds: Float32Array[] = [];
   const pooled: Float32Array[] = [];
@@ -141,7 +150,9 @@ export async function denoiseStep(
     const modelInput = img.scheduler.scaleModelInput(img.latents, img.stepIndex);
     const t = img.scheduler.timesteps[img.stepIndex];
     for (let copy = img.uncond ? 2 : 1; copy > 0; copy--) {
-      sample.set(modelInput, row++ * latentSize);
+      sample.set(modelInput, row * rowSize);
+      if (img.unetCondition) sample.set(img.unetCondition, row * rowSize + latentSize);
+      row++;
       timesteps.push(t);
       if (img.timestepCond) conds.push(img.timestepCond);
       if (img.timeIds) timeIds.push(img.timeIds);

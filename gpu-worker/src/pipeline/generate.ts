@@ -6,9 +6,15 @@ import type { OutputFormat } from '@latent-edge/shared/protocol/generation-reque
 import type { SchedulerName } from '@latent-edge/shared/scheduler-names';
 import { CONTENT_TYPES, decodeImage, encodeImage } from '../image/image-codec.ts';
 import { decodedToRgb, rgbToPlanes } from '../image/pixels.ts';
-import { type InpaintOptions, pasteInpainted, planInpaint } from '../inpaint/inpaint-plan.ts';
+import {
+  type InpaintOptions,
+  type InpaintPlan,
+  pasteInpainted,
+  planInpaint,
+} from '../inpaint/inpaint-plan.ts';
 import { replaceMaskedLatent } from '../inpaint/masked-content.ts';
 import { type Extension, outpaintCanvas } from '../inpaint/outpaint-canvas.ts';
+import { maskedImagePlanes, unetCondition } from '../inpaint/unet-condition.ts';
 import type { DiffusionModel } from '../model/diffusion-model.ts';
 import { TorchGenerator } from '../noise/torch-generator.ts';
 import { createScheduler } from '../schedulers/registry.ts';
@@ -16,8 +22,8 @@ import {
   type DenoisingImage,
   denoiseStep,
   HiddenStateBatch,
-  type InpaintLatents,
   isFinished,
+  type KeptLatents,
 } from './denoise.ts';
 import { type EncodedPrompts, encodePrompts, type PromptSource } from './encode-prompt.ts';
 import { guidanceScaleEmbedding, usesGuidance } from './guidance.ts';
@@ -157,20 +163,16 @@ export async function prepareImages(
       ? await planInpaint(init, inpaintOptions, request.width, request.height)
       : undefined;
   const encodeRgb = plan?.rgb ?? init;
-  const encodedInit = encodeRgb
-    ? await model.encodeImage(
-        rgbToPlanes(encodeRgb, request.width, request.height),
-        request.height,
-        request.width,
-      )
-    : undefined;
+  const planes = encodeRgb && rgbToPlanes(encodeRgb, request.width, request.height);
+  const encodedInit = planes ? await model.encodeImage(planes, request.height, request.width) : undefined;
+  const unetCondition = await inpaintingUnetCondition(model, request, plan, planes);
   return request.seeds.map((seed) => {
     const generator = new TorchGenerator(seed);
     const scheduler = createScheduler(request.scheduler, model.schedulerConfig, request.steps, {
       strength: encodedInit ? request.strength : undefined,
     });
     let latents: Float32Array;
-    let inpaint: InpaintLatents | undefined;
+    let keep: KeptLatents | undefined;
     if (encodedInit) {
       // latent_noise / latent_nothing: the masked blocks of the clean latent replaced before noising.
       const mask = plan?.latentMask;
@@ -190,7 +192,7 @@ export async function prepareImages(
         replace,
       );
       latents = start.latents;
-      if (mask) inpaint = { mask, clean: start.clean, noise: start.noise, paste: plan.paste };
+      if (mask && !unetCondition) keep = { mask, clean: start.clean, noise: start.noise };
     } else {
       latents = initialLatents(generator, scheduler, latentShape);
     }
@@ -210,9 +212,31 @@ export async function prepareImages(
       timeIds,
       height,
       width,
-      inpaint,
+      keep,
+      unetCondition,
+      paste: plan?.paste,
     };
   });
+}
+
+/**
+ * An inpainting UNet's mask and masked-image latent for this request; without a mask the whole
+ * picture is repainted from a blank image. Undefined for a plain UNet.
+ */
+async function inpaintingUnetCondition(
+  model: DiffusionModel,
+  request: GenerateRequest,
+  plan: InpaintPlan | undefined,
+  planes: Float32Array | undefined,
+): Promise<Float32Array | undefined> {
+  const { spec, folder } = model;
+  if (spec.unetInputChannels === spec.latentChannels) return undefined;
+  const { width, height } = request;
+  const latentMask = plan?.latentMask ?? new Float32Array((width / 8) * (height / 8)).fill(1);
+  const masked =
+    plan && planes ? maskedImagePlanes(planes, plan.pixelMask) : new Float32Array(3 * width * height);
+  const encoded = await model.encodeImage(masked, height, width);
+  return unetCondition(latentMask, encoded, folder.vaeScalingFactor);
 }
 
 /** The init image and inpainting to use: for outpainting, the extended canvas and its border. */
@@ -243,9 +267,7 @@ export async function decodeImages(
     for (let i = 0; i < scaled.length; i++) scaled[i] = image.latents[i] / model.folder.vaeScalingFactor;
     const pixels = await model.decodeLatents(scaled, 1, image.height, image.width);
     const rgb = decodedToRgb(pixels, request.width, request.height);
-    decoded.push(
-      image.inpaint ? await pasteInpainted(image.inpaint.paste, rgb, request.width, request.height) : rgb,
-    );
+    decoded.push(image.paste ? await pasteInpainted(image.paste, rgb, request.width, request.height) : rgb);
   }
   return decoded;
 }
