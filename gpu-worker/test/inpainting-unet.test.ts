@@ -13,7 +13,14 @@ import { rgbToPlanes } from '../src/image/pixels.ts';
 import { readGraphLayout } from '../src/lora/onnx-initializers.ts';
 import { type DiffusionModel, loadDiffusionModel, type UnetInput } from '../src/model/diffusion-model.ts';
 import { createSession } from '../src/model/onnx-session.ts';
-import { type GenerateRequest, generate } from '../src/pipeline/generate.ts';
+import { denoiseStep, isFinished } from '../src/pipeline/denoise.ts';
+import {
+  encodeRequestPrompts,
+  type GenerateRequest,
+  generate,
+  prepareImages,
+} from '../src/pipeline/generate.ts';
+import { TextEncoderCache } from '../src/pipeline/text-encoder-cache.ts';
 import { FIXTURES, model, request } from './support/models.ts';
 
 const INPAINTING = join(FIXTURES, 'inpainting');
@@ -225,6 +232,39 @@ describe('inpainting UNets', () => {
         const latent = call.sample.subarray(at + 5 * area, at + 9 * area);
         for (let i = 0; i < latent.length; i++) expect(latent[i]).toBeCloseTo(blank.mean[i] * scale, 5);
       }
+    }
+  });
+  it('batch images of different masks into one UNet call, each with its own condition', async () => {
+    const inpainting = await model(INPAINTING);
+    const asked = [
+      await inpaintRequest(inpainting),
+      // The other half of the picture repainted, another seed, unguided.
+      await inpaintRequest(inpainting, {
+        seeds: [12],
+        guidanceScale: 1,
+        inpaint: { mask: await mask(), source: 'luminance', blur: 0, invert: true },
+      }),
+    ];
+    const prepare = async () =>
+      (
+        await Promise.all(
+          asked.map(async (r) =>
+            prepareImages(inpainting, r, await encodeRequestPrompts(inpainting, r, new TextEncoderCache())),
+          ),
+        )
+      ).flat();
+    const together = await prepare();
+    while (!isFinished(together[0])) await denoiseStep(together, (input) => inpainting.predictNoise(input));
+    const alone = await prepare();
+    for (const image of alone)
+      while (!isFinished(image)) await denoiseStep([image], (input) => inpainting.predictNoise(input));
+    expect(together[0].unetCondition).not.toEqual(together[1].unetCondition);
+    for (const [i, image] of together.entries()) {
+      const solo = alone[i].latents;
+      let maxDiff = 0;
+      for (let j = 0; j < solo.length; j++) maxDiff = Math.max(maxDiff, Math.abs(image.latents[j] - solo[j]));
+      // Batched rows run the same convolutions; onnxruntime may split the work differently.
+      expect(maxDiff).toBeLessThan(1e-5);
     }
   });
 });
