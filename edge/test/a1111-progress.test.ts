@@ -9,6 +9,7 @@ import {
   eventually,
   gpuCalls,
   gpuCancels,
+  pngHeaderBase64,
   postJson,
   uniquePrompt,
 } from './support/api.ts';
@@ -31,9 +32,14 @@ async function progress(key: string, query = ''): Promise<Progress> {
 }
 
 /** Starts a slow txt2img (not awaited) and waits until /progress shows it past `step`. */
-async function startSlow(key: string, step = 2) {
+async function startSlow(key: string, step = 2, route: 'txt2img' | 'img2img' = 'txt2img') {
   const prompt = uniquePrompt('a slow lighthouse step-delay-150');
-  const answer = postJson('/sdapi/v1/txt2img', { prompt, steps: 16, sampler_name: 'Euler a', seed: 5 }, key);
+  const body = { prompt, steps: 16, sampler_name: 'Euler a', seed: 5 };
+  const answer = postJson(
+    `/sdapi/v1/${route}`,
+    route === 'img2img' ? { ...body, init_images: [pngHeaderBase64(64, 64)], denoising_strength: 1 } : body,
+    key,
+  );
   const seen = await eventually(async () => {
     const p = await progress(key);
     return p.state.sampling_step >= step ? p : undefined;
@@ -79,6 +85,13 @@ describe('GET /sdapi/v1/progress', () => {
     const done = await answer;
     expect(done.status).toBe(200);
     expect((await progress(key)).state.job).toBe('');
+  });
+
+  it('names a running img2img "img2img"', async () => {
+    const key = await newKey();
+    const { answer, seen } = await startSlow(key, 1, 'img2img');
+    expect(seen.state).toMatchObject({ job: 'img2img', job_count: 1 });
+    expect((await answer).status).toBe(200);
   });
 });
 

@@ -4,6 +4,7 @@
 // /sdapi/v1/progress can report it and POST /sdapi/v1/interrupt can cancel it.
 
 import type { Context } from 'hono';
+import type { A1111Job } from '../durable-objects/a1111-session.ts';
 import type { AppEnv } from '../env.ts';
 import { imagesResponse } from '../generation/images-response.ts';
 import type { Prepared } from '../generation/prepare-generation.ts';
@@ -23,7 +24,11 @@ export function jobTimestamp(date: Date): string {
   return date.toISOString().replace(/[-:T]/g, '').slice(0, 14);
 }
 
-export async function runA1111Generation(c: Context<AppEnv>, prepared: Prepared): Promise<GenerationOutcome> {
+export async function runA1111Generation(
+  c: Context<AppEnv>,
+  prepared: Prepared,
+  kind: A1111Job['kind'],
+): Promise<GenerationOutcome> {
   const config = c.var.config;
   const jobId = crypto.randomUUID();
   const waitUntil = (p: Promise<unknown>) => c.executionCtx.waitUntil(p);
@@ -33,7 +38,7 @@ export async function runA1111Generation(c: Context<AppEnv>, prepared: Prepared)
   const session = c.env.A1111_SESSION.getByName(c.var.apiKey.id);
   await state.create(record);
   const running = (await state.start()) ?? record;
-  await session.begin({ id: jobId, started_at: now.getTime(), timestamp: jobTimestamp(now) });
+  await session.begin({ id: jobId, kind, started_at: now.getTime(), timestamp: jobTimestamp(now) });
   const relay = progressRelay(state, config, running, waitUntil);
   try {
     const outcome = await runGeneration({ env: c.env, config, waitUntil }, prepared, {

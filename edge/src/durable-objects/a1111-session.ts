@@ -1,11 +1,13 @@
 // One Durable Object per API key for the AUTOMATIC1111-compatible routes, which (like the A1111 web
 // UI, one user and one job at a time) keep state between requests: the checkpoint POST
-// /sdapi/v1/options chose, and the key's latest txt2img job, which GET /sdapi/v1/progress reports
+// /sdapi/v1/options chose, and the key's latest txt2img or img2img job, which GET /sdapi/v1/progress reports
 // and POST /sdapi/v1/interrupt stops. The job's own record and previews stay in its JobState.
 import { DurableObject } from 'cloudflare:workers';
 
 export interface A1111Job {
   id: string;
+  /** What /progress calls it, as A1111 names its tasks. */
+  kind: 'txt2img' | 'img2img';
   /** Date.now() when the request started it. */
   started_at: number;
   /** A1111's `job_timestamp`: yyyymmddhhmmss. */

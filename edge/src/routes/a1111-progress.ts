@@ -1,5 +1,5 @@
 // GET /sdapi/v1/progress, POST /sdapi/v1/interrupt and /skip (A1111 modules/api/api.py
-// `progressapi`, `interruptapi`, `skip`), for the calling key's latest txt2img job: the A1111 web
+// `progressapi`, `interruptapi`, `skip`), for the calling key's latest txt2img or img2img job: the A1111 web
 // UI runs one job at a time, and its clients poll /progress beside their txt2img request. The
 // step, ETA and preview come from the job's JobState, as GET /v1/jobs/:id/events relays them.
 import { type Context, Hono } from 'hono';
@@ -42,7 +42,7 @@ function progressOf(job: A1111Job, record: JobRecord, preview: string | null) {
       ...IDLE_STATE,
       skipped: job.stopped === 'skipped',
       interrupted: job.stopped === 'interrupted' || record.status === 'cancelled',
-      job: 'txt2img',
+      job: job.kind,
       job_count: 1,
       job_timestamp: job.timestamp,
       sampling_step: step,

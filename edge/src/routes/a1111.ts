@@ -187,7 +187,11 @@ async function answerA1111(
     clientNames,
   );
   const outcome = await withClientNames(clientNames, async () =>
-    runA1111Generation(c, await prepareGeneration(config, request)),
+    runA1111Generation(
+      c,
+      await prepareGeneration(config, request),
+      img2img.init_image ? 'img2img' : 'txt2img',
+    ),
   );
   const g = outcome.generation;
   const seeds = outcome.images.map((image) => image.seed);
