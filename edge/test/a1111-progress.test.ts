@@ -9,6 +9,7 @@ import {
   eventually,
   gpuCalls,
   gpuCancels,
+  gpuInterrupts,
   pngHeaderBase64,
   postJson,
   uniquePrompt,
@@ -96,7 +97,7 @@ describe('GET /sdapi/v1/progress', () => {
 });
 
 describe('POST /sdapi/v1/interrupt and /skip', () => {
-  it("cancels the key's running job on its gpu-worker, and progress says interrupted", async () => {
+  it("interrupts the key's running job on its gpu-worker: the request answers 200 with where it got to", async () => {
     const key = await newKey();
     const { prompt, answer } = await startSlow(key);
     const [job] = await gpuCalls(prompt);
@@ -104,14 +105,25 @@ describe('POST /sdapi/v1/interrupt and /skip', () => {
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({});
     expect((await progress(key)).state.interrupted).toBe(true);
-    const cancels = await eventually(async () => {
-      const found = await gpuCancels(job.job_id);
-      return found.length > 0 ? found : undefined;
-    });
-    expect(cancels[0].host).toBe(job.host);
-    // The fake worker answers anyway (a real one answers 409 cancelled); the request ends either way.
-    await answer;
+    const interrupts = await gpuInterrupts(job.job_id);
+    expect(interrupts.map((i) => i.host)).toEqual([job.host]);
+    expect(await gpuCancels(job.job_id)).toEqual([]);
+    const done = await answer;
+    expect(done.status).toBe(200);
+    expect(((await done.json()) as { images: string[] }).images).toHaveLength(1);
     expect((await progress(key)).state.job).toBe('');
+    // The job's record says what happened; the partial image is not the request's result, so it
+    // is not stored under the request's key: the same request runs again.
+    const record = await (await call(`/v1/jobs/${job.job_id}`, { key })).json();
+    expect(record).toMatchObject({ status: 'failed', error: { code: 'interrupted' } });
+    const again = await postJson(
+      '/sdapi/v1/txt2img',
+      { prompt, steps: 16, sampler_name: 'Euler a', seed: 5 },
+      key,
+    );
+    expect(again.status).toBe(200);
+    expect(again.headers.get('X-Cache')).toBe('MISS');
+    expect(await gpuCalls(prompt)).toHaveLength(2);
   });
 
   it('skip stops the job too and says skipped; with nothing running both answer as A1111 does', async () => {
@@ -120,10 +132,11 @@ describe('POST /sdapi/v1/interrupt and /skip', () => {
     const skip = await postJson('/sdapi/v1/skip', {}, key);
     expect(skip.status).toBe(200);
     expect(await skip.json()).toBeNull();
-    expect((await progress(key)).state).toMatchObject({ skipped: true, interrupted: true });
+    // As A1111's shared.state: a skip is not an interrupt.
+    expect((await progress(key)).state).toMatchObject({ skipped: true, interrupted: false });
     const [job] = await gpuCalls(prompt);
-    await eventually(async () => ((await gpuCancels(job.job_id)).length > 0 ? true : undefined));
-    await answer;
+    expect(await gpuInterrupts(job.job_id)).toHaveLength(1);
+    expect((await answer).status).toBe(200);
 
     const idle = await newKey();
     expect(await (await postJson('/sdapi/v1/interrupt', {}, idle)).json()).toEqual({});

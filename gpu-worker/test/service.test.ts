@@ -161,6 +161,31 @@ describe('gpu-worker HTTP API', () => {
     expect((await generateOk(worker.url, job())).images).toHaveLength(1);
   });
 
+  it('interrupts a running job on POST /v1/jobs/:id/interrupt: it answers at once with where it got to', async () => {
+    const long = job({ steps: 150 });
+    const pending = send(worker.url, long);
+    await waitFor(async () => (await metricValue(worker.url, 'latent_edge_running_jobs')) === 1);
+    const interrupt = async (id: string, action: 'interrupt' | 'cancel' = 'interrupt') =>
+      fetch(`${worker.url}/v1/jobs/${id}/interrupt`, {
+        method: 'POST',
+        headers: { ...(await signRequest(TEST_GPU_SECRET, jobActionMessage(action, id))) },
+      });
+    // A cancel's signature is not an interrupt's.
+    expect((await interrupt(long.job_id, 'cancel')).status).toBe(401);
+    expect((await interrupt('no-such-job')).status).toBe(404);
+    const answer = await interrupt(long.job_id);
+    expect(answer.status).toBe(200);
+    expect(await answer.json()).toMatchObject({ id: long.job_id, state: 'interrupted' });
+    const { result, images } = await readGpuResponse(await pending);
+    const step = result.interrupted_at_step;
+    expect(step).toBeDefined();
+    expect(step).toBeLessThan(150);
+    expect(images).toHaveLength(1);
+    expect([...images[0].bytes.subarray(1, 4)]).toEqual([0x50, 0x4e, 0x47]);
+    // A job that ran to its end says nothing of interrupts.
+    expect((await generateOk(worker.url, job())).result.interrupted_at_step).toBeUndefined();
+  });
+
   it('cancels the job of a client that disconnects', async () => {
     const before = await metricValue(worker.url, 'latent_edge_jobs_total', 'outcome="cancelled"');
     const controller = new AbortController();

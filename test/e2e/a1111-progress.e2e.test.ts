@@ -1,7 +1,7 @@
 // End to end: the AUTOMATIC1111 routes around txt2img with the real gpu-worker and the edge under
 // `wrangler dev`, as an A1111 client drives them: poll /sdapi/v1/progress beside a txt2img (steps
-// and a live preview from the real denoise loop), interrupt it (the worker stops, the request
-// answers 409 cancelled), and read a real image's infotext back with /sdapi/v1/png-info.
+// and a live preview from the real denoise loop), interrupt it (the worker ends the job at its next step and
+// the request answers 200 with that image, as A1111 does), and read a real image's infotext back with /sdapi/v1/png-info.
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestStack, type TestStack } from '../support/local-stack.ts';
@@ -35,7 +35,7 @@ async function progress(): Promise<Progress> {
 }
 
 describe('A1111 progress, interrupt and png-info with the real gpu-worker', () => {
-  it('reports the steps and a preview of a running txt2img, and interrupt stops it with a 409', async () => {
+  it('reports the steps and a preview of a running txt2img, and interrupt ends it with the image so far', async () => {
     // 256 × 256: long enough (16 × the default 64 × 64 work per step) that the interrupt lands mid-job.
     const answer = post('/sdapi/v1/txt2img', {
       prompt: 'a red circle',
@@ -58,9 +58,13 @@ describe('A1111 progress, interrupt and png-info with the real gpu-worker', () =
 
     const interrupt = await post('/sdapi/v1/interrupt', {});
     expect(await interrupt.json()).toEqual({});
+    // As A1111: the request answers 200 with the image of where the job got to, at its size.
     const stopped = await answer;
-    expect(stopped.status).toBe(409);
-    expect(((await stopped.json()) as { error: { code: string } }).error.code).toBe('cancelled');
+    expect(stopped.status).toBe(200);
+    const { images } = (await stopped.json()) as { images: string[] };
+    expect(images).toHaveLength(1);
+    const partial = await sharp(Buffer.from(images[0], 'base64')).metadata();
+    expect([partial.format, partial.width, partial.height]).toEqual(['png', 256, 256]);
     expect((await progress()).state.job).toBe('');
   });
 

@@ -48,7 +48,13 @@ export async function runA1111Generation(
       previewEvery: a1111PreviewEvery(prepared.generation.steps),
     });
     await relay.settled();
-    await state.finish({ result: imagesResponse(outcome, record.base_url) });
+    if (outcome.interruptedAtStep === undefined) {
+      await state.finish({ result: imagesResponse(outcome, record.base_url) });
+    } else {
+      // Its images went back to the request only (they are not stored: not the request's result).
+      const message = `interrupted after ${outcome.interruptedAtStep} of ${prepared.generation.steps} steps`;
+      await state.finish({ error: { code: 'interrupted', message } });
+    }
     return outcome;
   } catch (error) {
     await relay.settled();

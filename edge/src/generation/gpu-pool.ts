@@ -119,10 +119,28 @@ export async function sendJob(options: SendJobOptions): Promise<SentJob> {
 }
 
 /** Forwards a cancel to the worker running a job (empty body; signs the cancel and the job id). */
-export async function cancelJobOnWorker(worker: string, secret: string, jobId: string): Promise<boolean> {
-  const headers = new Headers(Object.entries(await signRequest(secret, jobActionMessage('cancel', jobId))));
-  const response = await fetch(`${worker}/v1/jobs/${encodeURIComponent(jobId)}`, {
-    method: 'DELETE',
+export function cancelJobOnWorker(worker: string, secret: string, jobId: string): Promise<boolean> {
+  return jobActionOnWorker(worker, secret, jobId, 'cancel');
+}
+
+/**
+ * Asks the worker to end a job at its next step and answer with images of where it got to
+ * (A1111's interrupt). False when the worker no longer has the job.
+ */
+export function interruptJobOnWorker(worker: string, secret: string, jobId: string): Promise<boolean> {
+  return jobActionOnWorker(worker, secret, jobId, 'interrupt');
+}
+
+async function jobActionOnWorker(
+  worker: string,
+  secret: string,
+  jobId: string,
+  action: 'cancel' | 'interrupt',
+): Promise<boolean> {
+  const headers = new Headers(Object.entries(await signRequest(secret, jobActionMessage(action, jobId))));
+  const path = `${worker}/v1/jobs/${encodeURIComponent(jobId)}`;
+  const response = await fetch(action === 'cancel' ? path : `${path}/interrupt`, {
+    method: action === 'cancel' ? 'DELETE' : 'POST',
     headers,
     signal: AbortSignal.timeout(10_000),
   });

@@ -34,6 +34,12 @@ export interface GenerationOutcome {
   cache: CacheStatus;
   /** Whether the gpu-worker skipped the text encoder thanks to cached embeddings. */
   embeddingsCached?: boolean;
+  /**
+   * Set when an A1111 interrupt ended the job early: the steps it ran. Its images are the
+   * worker's estimate at that step, answered to the request but never stored under the request's
+   * key (they are not its result).
+   */
+  interruptedAtStep?: number;
 }
 
 export interface GenerationDeps {
@@ -177,6 +183,7 @@ export async function runGeneration(
   // 4. Store, then answer. A worker answering other seeds than asked is a bug worth a 502. Fresh
   // embeddings are stored alongside (not after the response), so the next job finds them.
   const bySeed = new Map(response.images.map((image) => [image.seed, image]));
+  const interruptedAtStep = response.result.interrupted_at_step;
   const stores: Promise<unknown>[] = [];
   if (response.promptEmbedding && !promptEmbedding) {
     stores.push(
@@ -213,7 +220,9 @@ export async function runGeneration(
       image.bytes = result.bytes;
       image.width = result.width;
       image.height = result.height;
-      await storeImage(env.IMAGES, image.key, result.bytes, imageParameters(generation, image.seed));
+      if (interruptedAtStep === undefined) {
+        await storeImage(env.IMAGES, image.key, result.bytes, imageParameters(generation, image.seed));
+      }
     }),
   ]);
   return {
@@ -222,5 +231,6 @@ export async function runGeneration(
     images,
     cache: cacheStatus(images.length - missing.length, images.length),
     embeddingsCached: response.result.embeddings_cached,
+    interruptedAtStep,
   };
 }

@@ -34,9 +34,9 @@ export function a1111AuxPaths(examples: RequestExamples): Record<string, PathIte
       post: withApiKey({
         operationId: 'a1111Interrupt',
         tags: TAGS,
-        summary: "Stop the key's running txt2img",
+        summary: "Stop the key's running txt2img or img2img",
         description:
-          'Cancels it here and on its gpu-worker, which stops at the next step; its request then answers 409 `cancelled` (A1111 answers the image so far). Nothing running: nothing happens.',
+          "Its gpu-worker ends the job at the next step and decodes the sampler's latest estimate; the waiting request then answers 200 with those images, as A1111 does. They are not stored (not the request's result) and the job's record ends `interrupted`. A job not on a worker yet is cancelled (its request answers 409 `cancelled`). Nothing running: nothing happens.",
         security: BEARER_OR_BASIC,
         responses: { '200': jsonResponse('{}, as A1111 answers.', 'A1111Interrupted') },
       }),
@@ -45,7 +45,7 @@ export function a1111AuxPaths(examples: RequestExamples): Record<string, PathIte
       post: withApiKey({
         operationId: 'a1111Skip',
         tags: TAGS,
-        summary: "Skip the key's running txt2img",
+        summary: "Skip the key's running txt2img or img2img",
         description:
           'A1111 skips the current image of a batch; here a whole request is one gpu-worker job, so skip stops it like interrupt.',
         security: BEARER_OR_BASIC,

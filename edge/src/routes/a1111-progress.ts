@@ -5,7 +5,7 @@
 import { type Context, Hono } from 'hono';
 import type { A1111Job } from '../durable-objects/a1111-session.ts';
 import type { AppEnv } from '../env.ts';
-import { cancelJobOnWorker } from '../generation/gpu-pool.ts';
+import { cancelJobOnWorker, interruptJobOnWorker } from '../generation/gpu-pool.ts';
 import type { JobRecord } from '../jobs/job-record.ts';
 
 export const a1111Progress = new Hono<AppEnv>();
@@ -66,14 +66,23 @@ a1111Progress.get('/progress', async (c) => {
   return c.json(progressOf(job, record, preview));
 });
 
-/** Cancels the key's running job, here and on its gpu-worker (best effort, like DELETE /v1/jobs). */
+/**
+ * Stops the key's running job as A1111 does: a job on a gpu-worker ends at its next step and the
+ * waiting request answers with images of where it got to; one not on a worker yet (or whose
+ * worker no longer has it) is cancelled, like DELETE /v1/jobs.
+ */
 async function stopCurrent(c: Context<AppEnv>, how: 'interrupted' | 'skipped'): Promise<void> {
   const job = await c.env.A1111_SESSION.getByName(c.var.apiKey.id).stop(how);
   if (!job) return;
   const state = c.env.JOB_STATE.getByName(job.id);
+  const record = await state.get();
+  const secret = c.var.config.GPU_SHARED_SECRET;
+  if (record?.status === 'running' && record.worker) {
+    const interrupted = await interruptJobOnWorker(record.worker, secret, job.id).catch(() => false);
+    if (interrupted) return;
+  }
   const before = await state.cancel();
   if (before?.status === 'running' && before.worker) {
-    const secret = c.var.config.GPU_SHARED_SECRET;
     c.executionCtx.waitUntil(cancelJobOnWorker(before.worker, secret, job.id).catch(() => false));
   }
 }

@@ -13,6 +13,8 @@ import { solidWebp } from './webp.ts';
 interface StreamedJob {
   latest: Map<GpuJobEvent['type'], GpuJobEvent>;
   listeners: Set<(event: GpuJobEvent) => void>;
+  /** POST /v1/jobs/:id/interrupt came: the job ends after its current step. */
+  interrupted?: boolean;
 }
 
 const streamedJobs = new Map<string, StreamedJob | undefined>();
@@ -31,8 +33,22 @@ function emit(job: StreamedJob, event: GpuJobEvent): void {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Runs a job `stepMs` per step, emitting its events as the real worker does. */
-export async function runStreamed(job: GpuJob, stepMs: number): Promise<void> {
+/**
+ * Ends a running job after its current step, as the real worker's interrupt does; false when no
+ * such job is running.
+ */
+export function interruptStreamed(jobId: string): boolean {
+  const streamed = streamedJobs.get(jobId);
+  if (!streamed) return false;
+  streamed.interrupted = true;
+  return true;
+}
+
+/**
+ * Runs a job `stepMs` per step, emitting its events as the real worker does; the step an
+ * interrupt ended it at, or undefined when it ran to the end.
+ */
+export async function runStreamed(job: GpuJob, stepMs: number): Promise<number | undefined> {
   const streamed: StreamedJob = { latest: new Map(), listeners: new Set() };
   arrived(job.job_id, streamed);
   const started = Date.now();
@@ -42,7 +58,12 @@ export async function runStreamed(job: GpuJob, stepMs: number): Promise<void> {
   // The real worker's previews: at most 256 px on the longer side, the output's aspect.
   const scale = Math.min(1, 256 / Math.max(job.width, job.height));
   const [width, height] = [Math.round(job.width * scale), Math.round(job.height * scale)];
+  let endedAt: number | undefined;
   for (let step = 0; step <= job.steps; step++) {
+    if (streamed.interrupted) {
+      endedAt = step - 1;
+      break;
+    }
     if (step > 0) await sleep(stepMs);
     const elapsed = Date.now() - started;
     const eta = step === 0 ? 0 : (elapsed / step) * (job.steps - step);
@@ -63,6 +84,7 @@ export async function runStreamed(job: GpuJob, stepMs: number): Promise<void> {
   emit(streamed, { type: 'done' });
   // Like the real worker, a finished job is forgotten once answered.
   streamedJobs.set(job.job_id, undefined);
+  return endedAt;
 }
 
 /** The job, once its POST has arrived (waiting up to 2 s for it, as the real worker does). */

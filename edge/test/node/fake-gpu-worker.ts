@@ -8,11 +8,12 @@
 //   any other *.gpu.test → a worker that works.
 // A prompt containing `step-delay-<ms>` makes the job take that long per step and stream its
 // events (GET /v1/jobs/:id/events, signed like a cancel): queued, progress 0..N, a preview every
-// preview_every steps (a solid WebP, lighter as the steps go), then done. Other jobs finish at
-// once and, like the real worker's finished jobs, have no stream (404).
+// preview_every steps (a solid WebP, lighter as the steps go), then done; POST
+// /v1/jobs/:id/interrupt ends it after the current step, answered with `interrupted_at_step`.
+// Other jobs finish at once and, like the real worker's finished jobs, have no stream (404).
 // It also plays webhook receivers: https://*.hooks.test records each delivery (fail-*.hooks.test
 // answers 500). The tests read what arrived from http://control.gpu.test/calls?prompt=…,
-// /cancels?job=… and /webhooks?job=… .
+// /cancels?job=…, /interrupts?job=… and /webhooks?job=… .
 
 import { readFileSync } from 'node:fs';
 import { type Request, Response } from 'miniflare';
@@ -30,7 +31,7 @@ import {
 } from '../../../shared/src/protocol/envelope.ts';
 import { GpuJob, type GpuResult } from '../../../shared/src/protocol/gpu-job.ts';
 import { EVENT_STREAM_CONTENT_TYPE } from '../../../shared/src/sse/server-sent-events.ts';
-import { jobArrived, jobEventStream, runStreamed } from './fake-gpu-events.ts';
+import { interruptStreamed, jobArrived, jobEventStream, runStreamed } from './fake-gpu-events.ts';
 import { solidPng } from './png.ts';
 
 export const TEST_GPU_SECRET = 'test-gpu-shared-secret-0123456789abcdef';
@@ -108,6 +109,7 @@ export interface ReceivedJob {
 
 const received: ReceivedJob[] = [];
 const cancels: { host: string; job_id: string }[] = [];
+const interrupts: { host: string; job_id: string }[] = [];
 const replayGuards = new Map<string, ReplayGuard>();
 const webhooks: {
   host: string;
@@ -249,7 +251,7 @@ async function generate(request: Request, host: string): Promise<Response> {
     return refuse(400, 'invalid_request', 'init_image: the envelope has no such part');
   }
 
-  if (stepDelay) await runStreamed(job, Number(stepDelay[1]));
+  const interruptedAt = stepDelay ? await runStreamed(job, Number(stepDelay[1])) : undefined;
 
   const out: Record<string, Uint8Array> = {};
   const images = job.seeds.map((seed, i) => {
@@ -281,6 +283,7 @@ async function generate(request: Request, host: string): Promise<Response> {
     timings_ms: { queued: 0, encode: 1, denoise: 2, decode: 1, image: 1, total: 5 },
     embeddings_cached: cached,
     embeddings,
+    interrupted_at_step: interruptedAt,
   };
   return new Response(encodeEnvelope(result, out), { headers: { 'Content-Type': ENVELOPE_CONTENT_TYPE } });
 }
@@ -292,6 +295,18 @@ async function cancel(request: Request, host: string, jobId: string): Promise<Re
   if (refused) return error(401, 'unauthorized', `request signature rejected: ${refused}`);
   cancels.push({ host, job_id: jobId });
   return new Response(JSON.stringify({ id: jobId, state: 'cancelled' }), {
+    headers: { 'Content-Type': 'application/json' },
+  });
+}
+
+async function interrupt(request: Request, host: string, jobId: string): Promise<Response> {
+  if ((await request.arrayBuffer()).byteLength > 0)
+    return error(400, 'invalid_request', 'an interrupt has no body');
+  const refused = await verified(request, host, jobActionMessage('interrupt', jobId));
+  if (refused) return error(401, 'unauthorized', `request signature rejected: ${refused}`);
+  interrupts.push({ host, job_id: jobId });
+  if (!interruptStreamed(jobId)) return error(404, 'not_found', `no job ${jobId} is running here`);
+  return new Response(JSON.stringify({ id: jobId, state: 'interrupted' }), {
     headers: { 'Content-Type': 'application/json' },
   });
 }
@@ -330,6 +345,7 @@ function control(url: URL): Response {
   const job = url.searchParams.get('job');
   let body: unknown[];
   if (url.pathname === '/cancels') body = cancels.filter((c) => c.job_id === job);
+  else if (url.pathname === '/interrupts') body = interrupts.filter((c) => c.job_id === job);
   else if (url.pathname === '/webhooks') body = webhooks.filter((w) => w.job_id === job);
   else {
     body = received.filter(
@@ -350,6 +366,9 @@ export async function fakeGpuWorker(request: Request): Promise<Response> {
   if (request.method === 'POST' && url.pathname === '/v1/generate') return generate(request, host);
   const eventsPath = /^\/v1\/jobs\/([^/]+)\/events$/.exec(url.pathname);
   if (request.method === 'GET' && eventsPath) return events(request, host, decodeURIComponent(eventsPath[1]));
+  const interruptPath = /^\/v1\/jobs\/([^/]+)\/interrupt$/.exec(url.pathname);
+  if (request.method === 'POST' && interruptPath)
+    return interrupt(request, host, decodeURIComponent(interruptPath[1]));
   const cancelPath = /^\/v1\/jobs\/([^/]+)$/.exec(url.pathname);
   if (request.method === 'DELETE' && cancelPath)
     return cancel(request, host, decodeURIComponent(cancelPath[1]));

@@ -48,6 +48,11 @@ export async function gpuCancels(jobId: string): Promise<{ host: string; job_id:
   return response.json();
 }
 
+export async function gpuInterrupts(jobId: string): Promise<{ host: string; job_id: string }[]> {
+  const response = await fetch(`http://control.gpu.test/interrupts?job=${encodeURIComponent(jobId)}`);
+  return response.json();
+}
+
 export interface ReceivedWebhook {
   host: string;
   path: string;

@@ -88,6 +88,18 @@ export function keepUnmasked(img: DenoisingImage): void {
   img.latents = latents;
 }
 
+/**
+ * Ends an image before its last step, as A1111's interrupt does: its latest estimate of the clean
+ * latent (the sampler's `denoised`) is what gets decoded; before any step, the latents as they are.
+ * False when it had already finished.
+ */
+export function endEarly(image: DenoisingImage): boolean {
+  if (isFinished(image)) return false;
+  if (image.denoised) image.latents = image.denoised;
+  image.stepIndex = image.scheduler.timesteps.length;
+  return true;
+}
+
 export function isFinished(image: DenoisingImage): boolean {
   return image.stepIndex >= image.scheduler.timesteps.length;
 }

@@ -85,6 +85,7 @@ function resultEnvelope(
     timings_ms: outcome.timingsMs,
     embeddings_cached: outcome.prompts.fromCache,
     embeddings,
+    interrupted_at_step: job.endedEarlyAt,
   };
   return encodeEnvelope(head, parts);
 }
@@ -245,6 +246,21 @@ export function createApp(deps: AppDeps): Hono {
         'Cache-Control': 'no-store',
         'X-Accel-Buffering': 'no',
       },
+    });
+  });
+
+  // A1111's interrupt: the job ends at the next step and answers with images of where it got to.
+  app.post('/v1/jobs/:id/interrupt', async (c) => {
+    if ((await c.req.arrayBuffer()).byteLength > 0)
+      throw new ServiceError(400, 'invalid_request', 'an interrupt has no body');
+    await verify(jobActionMessage('interrupt', c.req.param('id')), c.req.raw.headers);
+    const job = jobs.get(c.req.param('id'));
+    if (!job?.interrupt())
+      throw new ServiceError(404, 'not_found', `no job ${c.req.param('id')} is queued or running here`);
+    return c.json({
+      id: job.id,
+      state: job.state === 'cancelled' ? 'cancelled' : 'interrupted',
+      step: job.stepsDone,
     });
   });
 

@@ -40,6 +40,10 @@ export class Job {
   /** The latest event of each type, for listeners that subscribe mid-job. */
   private readonly latest = new Map<JobEvent['type'], JobEvent>();
   stepsDone = 0;
+  /** An interrupt came: the job ends at the next step boundary with what it has. */
+  interrupted = false;
+  /** The steps it had run when the interrupt cut it short (undefined: it ran to the end). */
+  endedEarlyAt?: number;
   /** A preview frame is being encoded (frames are skipped rather than queued behind it). */
   previewPending = false;
 
@@ -77,6 +81,17 @@ export class Job {
   cancel(): void {
     if (this.finished) return;
     this.state = 'cancelled';
+  }
+
+  /**
+   * Ends the job at the next step boundary with images of where it got to; one that has not
+   * started has nothing to show, and is cancelled. False when it had already ended.
+   */
+  interrupt(): boolean {
+    if (this.finished) return false;
+    if (this.state === 'queued') this.cancel();
+    else this.interrupted = true;
+    return true;
   }
 
   succeed(images: GeneratedImage[]): void {

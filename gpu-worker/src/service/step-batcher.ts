@@ -10,7 +10,7 @@
 import { ImageDecodeError } from '../image/image-codec.ts';
 import type { DiffusionModel } from '../model/diffusion-model.ts';
 import { RequestError } from '../pipeline/check-request.ts';
-import { batchKey, type DenoisingImage, denoiseStep, isFinished } from '../pipeline/denoise.ts';
+import { batchKey, type DenoisingImage, denoiseStep, endEarly, isFinished } from '../pipeline/denoise.ts';
 import {
   decodeImages,
   encodeImages,
@@ -129,8 +129,17 @@ export class StepBatcher {
     }
   }
 
-  /** Jobs cancelled or past their deadline leave at the step boundary and free their slots. */
+  /**
+   * Jobs cancelled or past their deadline leave at the step boundary and free their slots;
+   * interrupted ones end there too, and go on to be decoded.
+   */
   private dropStopped(): void {
+    for (const job of this.running) {
+      if (!job.interrupted || job.endedEarlyAt !== undefined) continue;
+      let cut = false;
+      for (const image of job.images) cut = endEarly(image) || cut;
+      if (cut) job.endedEarlyAt = job.stepsDone;
+    }
     for (const list of [this.waiting, this.running]) {
       for (let i = list.length - 1; i >= 0; i--) {
         const reason = list[i].stopReason();

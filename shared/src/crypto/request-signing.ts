@@ -27,10 +27,10 @@ export async function signRequest(
 }
 
 /**
- * What a bodiless request (a job's cancel, its event stream) signs in place of a body: the action
+ * What a bodiless request (a job's cancel or interrupt, its event stream) signs in place of a body: the action
  * and the job, so a signature captured for one job or action cannot be replayed for another.
  */
-export function jobActionMessage(action: 'cancel' | 'events', jobId: string): string {
+export function jobActionMessage(action: 'cancel' | 'interrupt' | 'events', jobId: string): string {
   return `${action} ${jobId}`;
 }
 

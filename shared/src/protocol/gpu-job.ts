@@ -145,6 +145,11 @@ export const GpuResult = z.strictObject({
   }),
   /** True when the job's embeddings came from the edge's cache (the text encoder did not run). */
   embeddings_cached: z.boolean(),
+  /**
+   * Set when an interrupt ended the job early: the steps it had run. Its images decode the latest
+   * estimate of the clean image (A1111's interrupt), so they are not the request's result.
+   */
+  interrupted_at_step: z.int().min(0).optional(),
   embeddings: z.strictObject({ prompt: EmbeddingPart, negative_prompt: EmbeddingPart }).optional(),
 });
 export type GpuResult = z.infer<typeof GpuResult>;
