@@ -18,13 +18,16 @@ const MASK_COLOUR = [255, 0, 255];
 // exported mask is hard-edged on purpose; softening its edge is the server's mask_blur.
 const PAINTED_ALPHA = 128;
 
-let lastPoint = null;
+// The stroke being drawn: the canvas as it was before it, and its points so far. Each move redraws
+// the whole stroke as one path over that snapshot; drawing it piece by piece would add up the
+// partly covered pixels at every overlap and widen the stroke.
+let stroke = null;
 
 /** A new, empty mask of the source image's pixel size. */
 function resetMask(width, height) {
   maskCanvas.width = width;
   maskCanvas.height = height;
-  lastPoint = null;
+  stroke = null;
 }
 
 /** The pointer's position in image pixels: the canvas is drawn smaller or larger than it is. */
@@ -36,25 +39,28 @@ function imagePoint(event) {
   };
 }
 
-function paintSegment(from, to) {
-  const size = Number(brushSize.value);
-  maskContext.globalCompositeOperation = eraseBrush.checked ? 'destination-out' : 'source-over';
+function drawStroke() {
+  const { points, base, size, erase } = stroke;
+  maskContext.putImageData(base, 0, 0);
+  maskContext.globalCompositeOperation = erase ? 'destination-out' : 'source-over';
   maskContext.fillStyle = maskContext.strokeStyle = 'rgb(' + MASK_COLOUR.join(',') + ')';
-  // A dot first: a press without a move still paints, and joins between segments stay round.
   maskContext.beginPath();
-  maskContext.arc(to.x, to.y, size / 2, 0, 2 * Math.PI);
-  maskContext.fill();
-  if (!from) return;
+  if (points.length === 1) {
+    // A press without a move paints a dot.
+    maskContext.arc(points[0].x, points[0].y, size / 2, 0, 2 * Math.PI);
+    maskContext.fill();
+    return;
+  }
   maskContext.lineWidth = size;
   maskContext.lineCap = 'round';
-  maskContext.beginPath();
-  maskContext.moveTo(from.x, from.y);
-  maskContext.lineTo(to.x, to.y);
+  maskContext.lineJoin = 'round';
+  maskContext.moveTo(points[0].x, points[0].y);
+  for (const point of points.slice(1)) maskContext.lineTo(point.x, point.y);
   maskContext.stroke();
 }
 
 function endStroke() {
-  lastPoint = null;
+  stroke = null;
 }
 
 /** Painted becomes unpainted and the other way round, so what is shown is what gets repainted. */
@@ -102,14 +108,18 @@ maskCanvas.addEventListener('pointerdown', (event) => {
   event.preventDefault();
   // Captured, so a stroke that leaves the canvas keeps its pointer until the button is released.
   maskCanvas.setPointerCapture(event.pointerId);
-  lastPoint = imagePoint(event);
-  paintSegment(null, lastPoint);
+  stroke = {
+    points: [imagePoint(event)],
+    base: maskContext.getImageData(0, 0, maskCanvas.width, maskCanvas.height),
+    size: Number(brushSize.value),
+    erase: eraseBrush.checked,
+  };
+  drawStroke();
 });
 maskCanvas.addEventListener('pointermove', (event) => {
-  if (!lastPoint) return;
-  const point = imagePoint(event);
-  paintSegment(lastPoint, point);
-  lastPoint = point;
+  if (!stroke) return;
+  stroke.points.push(imagePoint(event));
+  drawStroke();
 });
 maskCanvas.addEventListener('pointerup', endStroke);
 maskCanvas.addEventListener('pointercancel', endStroke);
