@@ -47,7 +47,7 @@ const CONTROLS = {
   'mode-outpaint': 'Outpaint: extend the picture',
   'brush-paint': 'Paint',
   'brush-erase': 'Erase',
-  'brush-size': 'Brush size (pixels)',
+  'brush-size': 'Brush diameter (pixels)',
   'outpaint-left': 'Left (pixels)',
   'outpaint-right': 'Right (pixels)',
   'outpaint-top': 'Top (pixels)',

@@ -138,7 +138,7 @@ describe.skipIf(unavailable)('the playground editing mode in Chromium', () => {
     // A second stroke near the top, painted and then erased again with a wider brush.
     await stroke(page, [0.3, 0.2], [0.7, 0.2]);
     await page.getByLabel('Erase', { exact: true }).check();
-    const brushSize = page.getByLabel('Brush size (pixels)');
+    const brushSize = page.getByLabel('Brush diameter (pixels)');
     await brushSize.focus();
     for (let i = 0; i < 8; i++) await brushSize.press('ArrowRight');
     expect(await brushSize.inputValue()).toBe('16');

@@ -56,7 +56,7 @@ export function editFieldset() {
 <label for="brush-erase">Erase</label>
 </fieldset>
 <div class="field">
-<label for="brush-size">Brush size (pixels)</label>
+<label for="brush-size">Brush diameter (pixels)</label>
 <input id="brush-size" name="brush_size" type="range" min="1" max="128" step="1" value="8" aria-describedby="brush-size-hint">
 <p id="brush-size-hint" class="hint">In the image’s own pixels.</p>
 </div>
