@@ -42,6 +42,19 @@ const CONTROLS = {
   guidance: 'Guidance scale',
   lora: 'LoRA',
   'lora-weight': 'LoRA weight',
+  'source-file': 'Source image',
+  'mode-inpaint': 'Inpaint: repaint what you paint over',
+  'mode-outpaint': 'Outpaint: extend the picture',
+  'brush-paint': 'Paint',
+  'brush-erase': 'Erase',
+  'brush-size': 'Brush diameter (pixels)',
+  'outpaint-left': 'Left (pixels)',
+  'outpaint-right': 'Right (pixels)',
+  'outpaint-top': 'Top (pixels)',
+  'outpaint-bottom': 'Bottom (pixels)',
+  strength: 'Strength',
+  'mask-blur': 'Mask blur (pixels)',
+  'masked-content': 'Masked content',
   'share-link': 'Share link',
   progress: 'Progress',
 };
@@ -91,7 +104,9 @@ describe('GET /', () => {
     expect([...page.matchAll(/<link\b[^>]*>/g)].map((m) => m[0])).toEqual([
       '<link rel="icon" href="data:,">',
     ]);
-    expect(page).not.toMatch(/<iframe\b|<object\b|<embed\b|@import|url\(/i);
+    expect(page).not.toMatch(/<iframe\b|<object\b|<embed\b/i);
+    // Where CSS would load from: the one stylesheet (the script's URL() and toDataURL() load nothing).
+    expect(inline('style')).not.toMatch(/@import|url\(/i);
     expect(page).not.toMatch(/<script\b[^>]*\bsrc=/);
   });
 

@@ -2,10 +2,11 @@
 // whose every control has a label. The page is the same for everyone; what depends on the API key
 // (the models, their sizes and defaults) is filled in by the script from GET /v1/models, and until
 // then each choice is the server's default. Scheduler names are rendered from the shared list so
-// the choice is there before a key is.
+// the choice is there before a key is. Editing (a source image, its mask) is in edit-fieldset.ts.
 import { LIMITS } from '@latent-edge/shared/protocol/limits';
 import { SCHEDULER_NAMES } from '@latent-edge/shared/scheduler-names';
 import { html, raw } from 'hono/html';
+import { editFieldset } from './edit-fieldset.ts';
 import { PLAYGROUND_SCRIPT } from './playground-script.ts';
 import { PLAYGROUND_STYLE } from './playground-style.ts';
 
@@ -92,6 +93,7 @@ export function playgroundPage() {
 <p id="seed-hint" class="hint">Blank or −1: a random seed.</p>
 </div>
 </div>
+${editFieldset()}
 <div class="actions">
 <button type="submit" id="generate">Generate</button>
 <button type="button" id="cancel" class="secondary" disabled>Cancel</button>
@@ -121,6 +123,9 @@ export function playgroundPage() {
 <input id="share-link" name="share-link" type="url" readonly>
 <button type="button" id="copy-share">Copy share link</button>
 <a id="open-share" href="#result">Open share page</a>
+</div>
+<div class="actions">
+<button type="button" id="edit-result" class="secondary">Edit this</button>
 </div>
 </section>
 </main>

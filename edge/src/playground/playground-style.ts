@@ -28,6 +28,11 @@ button:disabled,button[aria-disabled=true]{border-color:var(--line);background:v
 #error{margin:.5rem 0;padding:.5rem .75rem;border-left:4px solid var(--error);color:var(--error);background:#fdf3f2}
 progress{width:100%;height:1rem;accent-color:var(--accent)}
 .picture{display:block;width:100%;max-width:24rem;height:auto;background:var(--soft)}
+.choice input{width:auto;margin:0 .3rem 0 0}
+.choice label{display:inline;font-weight:400;margin-right:1.25rem}
+.stack{position:relative;width:100%;max-width:24rem;margin-bottom:.75rem}
+.stack img{display:block;width:100%;height:auto;background:var(--soft)}
+.stack canvas{position:absolute;inset:0;width:100%;height:100%;opacity:.5;cursor:crosshair;touch-action:none}
 .share{display:flex;gap:.5rem;flex-wrap:wrap;align-items:center}
 .share input{flex:1 1 20rem}
 a{color:var(--accent)}

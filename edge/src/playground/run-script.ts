@@ -1,8 +1,9 @@
 // The playground's run, as browser JavaScript inlined into the page (no build step): POST
 // /v1/images with `Prefer: respond-async`, the job followed to its end (api-client-script.ts) with
 // queue position, progress and previews shown, then the image, its seed and its share link; the
-// Cancel button while it runs. Phase changes are announced in the status region; step counts are
-// not, so a screen reader is not flooded. Needs the form script's names (same scope).
+// Cancel button while it runs. The body is the form's, plus an edit's fields (edit-script.ts).
+// Phase changes are announced in the status region; step counts are not, so a screen reader is
+// not flooded. Needs the form script's names (same scope).
 //
 // Kept free of backticks and `${`: it is a String.raw template.
 
@@ -75,7 +76,8 @@ function showResult(result, prompt) {
   const image = result.images[0];
   progressBox.hidden = true;
   previewBox.hidden = true;
-  resultImage.alt = (result.parameters && result.parameters.prompt) || prompt;
+  // An edit may have no prompt; the image still needs a name.
+  resultImage.alt = (result.parameters && result.parameters.prompt) || prompt || 'Image without a prompt';
   resultImage.width = image.width;
   resultImage.height = image.height;
   resultImage.src = image.url;
@@ -114,7 +116,13 @@ async function generate(event) {
     keyInput.focus();
     return;
   }
-  const body = requestBody();
+  let body;
+  try {
+    body = addEditFields(requestBody());
+  } catch (error) {
+    showError(error.message, error.field);
+    return;
+  }
   const job = { id: null, prompt: body.prompt, controller: new AbortController(), cancelled: null };
   running = job;
   phase = '';
