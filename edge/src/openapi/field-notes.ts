@@ -29,7 +29,7 @@ export const GENERATION_FIELDS: Readonly<Record<string, string>> = {
     '`luminance`: white repaints, black keeps (AUTOMATIC1111, diffusers); `alpha`: transparent repaints (OpenAI; the init image itself can be its mask).',
   invert_mask: 'Repaint what the mask keeps instead.',
   outpaint:
-    'Outpainting: pixels to add on each side of init_image ({left, right, top, bottom}); the new border is inpainted with mask_blur and masked_content, the image itself kept exactly. width and height default to the image’s size plus these; send no mask with it.',
+    'Outpainting: pixels to add on each side of init_image ({left, right, top, bottom}); the new border is inpainted with mask_blur and masked_content. The image itself is kept exactly but for the mask_blur pixels along the new border, where it blends into the new area (mask_blur 0 keeps every pixel). width and height default to the image’s size plus these; send no mask with it.',
   inpaint_only_masked:
     'Inpaint only the mask’s box (plus only_masked_padding pixels, widened to the output’s aspect), upscaled to the output size, then scaled back and pasted in: small areas get every pixel of the model (AUTOMATIC1111’s “only masked”, inpaint_full_res).',
   only_masked_padding:
