@@ -92,6 +92,7 @@ describe('buttons', () => {
       const key = /\/i\/([0-9a-f]{64})\.png$/.exec(urls[i])?.[1];
       expect(actions.get(`Same seed #${i + 1}`)).toBe(`seed:${key}`);
       expect(links.get(`Share #${i + 1}`)).toBe(`https://edge.test/p/${key}`);
+      expect(actions.get(`Zoom out #${i + 1}`)).toBe(`zoom:${key}`);
     }
   });
 

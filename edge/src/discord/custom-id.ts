@@ -4,11 +4,18 @@
 // the only one it obeys. Users cannot edit a custom_id: Discord signs what our message holds.
 
 export type ButtonAction =
-  | { kind: 'reroll' | 'variations' | 'same_seed'; key: string }
+  | { kind: 'reroll' | 'variations' | 'same_seed' | 'zoom_out'; key: string }
   | { kind: 'delete'; owner: string };
 
-const PREFIX = { reroll: 'reroll', variations: 'vary', same_seed: 'seed', delete: 'delete' } as const;
-const IMAGE_BUTTON = /^(reroll|vary|seed):([0-9a-f]{64})$/;
+const PREFIX = {
+  reroll: 'reroll',
+  variations: 'vary',
+  same_seed: 'seed',
+  zoom_out: 'zoom',
+  delete: 'delete',
+} as const;
+const IMAGE_KINDS = { reroll: 'reroll', vary: 'variations', seed: 'same_seed', zoom: 'zoom_out' } as const;
+const IMAGE_BUTTON = /^(reroll|vary|seed|zoom):([0-9a-f]{64})$/;
 const DELETE_BUTTON = /^delete:(\d{1,20})$/;
 
 export function customId(action: ButtonAction): string {
@@ -19,10 +26,7 @@ export function customId(action: ButtonAction): string {
 
 export function parseCustomId(id: string): ButtonAction | undefined {
   const image = IMAGE_BUTTON.exec(id);
-  if (image) {
-    const kind = image[1] === 'reroll' ? 'reroll' : image[1] === 'vary' ? 'variations' : 'same_seed';
-    return { kind, key: image[2] };
-  }
+  if (image) return { kind: IMAGE_KINDS[image[1] as keyof typeof IMAGE_KINDS], key: image[2] };
   const remove = DELETE_BUTTON.exec(id);
   return remove ? { kind: 'delete', owner: remove[1] } : undefined;
 }

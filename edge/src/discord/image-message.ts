@@ -1,8 +1,10 @@
 // The message a finished job leaves in Discord: an embed per image showing our permanent image URL
 // (/i/<key>.png, immutable, so Discord's media proxy may cache it forever; SD-NOTES §5.4), the
 // prompt and every parameter, and the buttons. One image: Re-roll, Variations, Same seed, Share
-// (a link to /p/<key>, which sends no interaction) and Delete. Variations' four images share
-// one embed URL, which Discord shows as one gallery, with a Same seed button for each image.
+// (a link to /p/<key>, which sends no interaction) and Delete, and Zoom out in a second row
+// (at most 5 buttons to a row, 5 rows to a message; SD-NOTES §5.5). Variations' four images share
+// one embed URL, which Discord shows as one gallery, with a Same seed, a Share and a Zoom out
+// button for each image.
 // Mentions are shown, never pinged. Limits: content 2000, embed description 4096, field 1024,
 // all embed text 6000 (discord-api-docs `resources/message.mdx`), which the prompt limits keep.
 import type {
@@ -104,10 +106,12 @@ export function imageMessage(
             link('Share', shareUrl(first)),
             remove,
           ]),
+          row([button('Zoom out', { kind: 'zoom_out', key: first.key })]),
         ]
       : [
           row(images.map((image, i) => button(`Same seed #${i + 1}`, { kind: 'same_seed', key: image.key }))),
           row(images.map((image, i) => link(`Share #${i + 1}`, shareUrl(image)))),
+          row(images.map((image, i) => button(`Zoom out #${i + 1}`, { kind: 'zoom_out', key: image.key }))),
           row([
             button('Re-roll', { kind: 'reroll', key: first.key }, ButtonStyle.Primary),
             button('Variations', { kind: 'variations', key: first.key }),

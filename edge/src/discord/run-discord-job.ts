@@ -13,6 +13,7 @@
 import { edgeConfig } from '../config/edge-config.ts';
 import { runGeneration } from '../generation/run-generation.ts';
 import { toApiError } from '../http/api-error.ts';
+import { loadJobInputs } from '../jobs/job-inputs.ts';
 import type { QueueMessage } from '../jobs/queue-message.ts';
 import type { DiscordGenerateMessage, DiscordMessage } from './discord-job.ts';
 import {
@@ -78,16 +79,20 @@ async function generate(
       ? showProgress(rest, job, config.DISCORD_PROGRESS_INTERVAL_MS)
       : undefined;
   try {
-    // 2. The generation, its progress shown until it settles.
-    const outcome = await runGeneration(
-      { env, config: { ...config, GPU_TIMEOUT_MS: attemptMs }, waitUntil: (p) => ctx.waitUntil(p) },
-      { generation: job.generation },
-      {
-        jobId: job.job_id,
-        onProgress: progress?.listener,
-        previewEvery: progress ? previewEvery(job.generation.steps) : undefined,
-      },
-    ).finally(() => progress?.finish());
+    // 2. The generation (with Zoom out's init image, from R2), its progress shown until it settles.
+    const outcome = await loadJobInputs(env.IMAGES, job.generation)
+      .then((inputs) =>
+        runGeneration(
+          { env, config: { ...config, GPU_TIMEOUT_MS: attemptMs }, waitUntil: (p) => ctx.waitUntil(p) },
+          { generation: job.generation, ...inputs },
+          {
+            jobId: job.job_id,
+            onProgress: progress?.listener,
+            previewEvery: progress ? previewEvery(job.generation.steps) : undefined,
+          },
+        ),
+      )
+      .finally(() => progress?.finish());
     return imageMessage(outcome.generation, outcome.images, job.base_url, job.user_id);
   } catch (error) {
     const failure = toApiError(error);

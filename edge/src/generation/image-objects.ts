@@ -41,6 +41,10 @@ export interface ImageParameters {
   seed: number;
   output_format: OutputFormat;
   strength?: number;
+  /** Outpainting: the pixels added on each side of the init image. */
+  outpaint?: { left: number; right: number; top: number; bottom: number };
+  /** Discord's Zoom out: the key of the stored image this one outpaints (its init image). */
+  zoomed_from?: string;
   /** True when the prompts were shortened to fit R2's metadata limit. */
   prompts_shortened?: boolean;
 }
@@ -78,6 +82,15 @@ export function imageParameters(generation: PreparedGeneration, seed: number): I
     seed,
     output_format: generation.outputFormat,
     ...(generation.strength !== undefined ? { strength: generation.strength } : {}),
+    ...(generation.outpaint && {
+      outpaint: {
+        left: generation.outpaint.left,
+        right: generation.outpaint.right,
+        top: generation.outpaint.top,
+        bottom: generation.outpaint.bottom,
+      },
+    }),
+    ...(generation.zoomedFrom !== undefined ? { zoomed_from: generation.zoomedFrom } : {}),
     ...(fits ? {} : { prompts_shortened: true }),
   };
 }

@@ -63,6 +63,8 @@ export interface PreparedGeneration {
   outpaint?: PreparedOutpaint;
   /** Inpainting: SHA-256 of the mask (its bytes travel beside this record) and how it is used. */
   inpaint?: PreparedInpaint;
+  /** Discord's Zoom out: the key of the stored image outpainted, so the result's buttons can redo it. */
+  zoomedFrom?: string;
   images: PreparedImage[];
   /** Tokens allowed per prompt (chunks × 75): longer prompts are refused, never truncated. */
   tokenLimit: number;

@@ -15,6 +15,7 @@
 // answers 500). The tests read what arrived from http://control.gpu.test/calls?prompt=…,
 // /cancels?job=…, /interrupts?job=… and /webhooks?job=… .
 
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { type Request, Response } from 'miniflare';
 import {
@@ -91,6 +92,8 @@ export interface ReceivedJob {
   prompt_embedding: boolean;
   negative_prompt_embedding: boolean;
   init_image_bytes?: number;
+  /** The init image part's SHA-256 (hex), to tell which image it was. */
+  init_image_sha256?: string;
   /** Inpainting as sent, with the mask part's size in place of its name. */
   inpaint?: { mask_bytes?: number; source: string; invert: boolean; blur: number; masked_content: string };
   outpaint?: {
@@ -186,6 +189,10 @@ async function generate(request: Request, host: string): Promise<Response> {
     prompt_embedding: job.prompt.embedding !== undefined,
     negative_prompt_embedding: job.negative_prompt.embedding !== undefined,
     init_image_bytes: job.init_image ? parts[job.init_image]?.length : undefined,
+    init_image_sha256:
+      job.init_image && parts[job.init_image]
+        ? createHash('sha256').update(parts[job.init_image]).digest('hex')
+        : undefined,
     outpaint: job.outpaint,
     inpaint: job.inpaint && {
       mask_bytes: parts[job.inpaint.mask]?.length,
