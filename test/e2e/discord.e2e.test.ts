@@ -336,6 +336,32 @@ describe('the Discord bot on the local stack', () => {
     expect(await gpuMetric('latent_edge_jobs_total')).toBe(jobsBefore);
   });
 
+  it('Zoom out outpaints the image to 1.5× with the real gpu-worker, the picture itself in the middle', async () => {
+    const { token, body } = await click(original, 'Zoom out', newUserId());
+    expect(body).toEqual(DEFERRED_UPDATE);
+    const [followUp] = await callsFor(token);
+    expectAccepted(followUp, 'POST', `${WEBHOOKS}/${token}`, 200);
+    const url = imageUrls(followUp)[0];
+    expect(url).toMatch(/\/i\/[0-9a-f]{64}\.png$/);
+    const zoomed = new Uint8Array(await (await fetch(url)).arrayBuffer());
+    expect(pngSize(zoomed)).toEqual({ width: 96, height: 96 });
+    // The original sits at (16, 16); past the default mask_blur's reach (4 px, 3σ ≈ 12 px) of
+    // the new border, every pixel is the original's own.
+    const rgb = async (png: Uint8Array) =>
+      new Uint8Array(await sharp(Buffer.from(png)).removeAlpha().raw().toBuffer());
+    const [before, after] = [await rgb(originalPng), await rgb(zoomed)];
+    let compared = 0;
+    for (let y = 12; y < 52; y++)
+      for (let x = 12; x < 52; x++)
+        for (let c = 0; c < 3; c++) {
+          expect(after[((y + 16) * 96 + x + 16) * 3 + c]).toBe(before[(y * 64 + x) * 3 + c]);
+          compared++;
+        }
+    expect(compared).toBe(40 * 40 * 3);
+    // The zoomed image has its own Zoom out.
+    expect(buttonsOf(followUp).actions.get('Zoom out')).toMatch(/^zoom:[0-9a-f]{64}$/);
+  });
+
   it('Share links to the /p/ page, which shows the image and the prompt HTML-escaped', async () => {
     const share = buttonsOf(original).links.get('Share') ?? '';
     const key = /\/i\/([0-9a-f]{64})\.png$/.exec(imageUrls(original)[0])?.[1];
