@@ -84,6 +84,7 @@ describe('/imagine', () => {
       'Re-roll': `reroll:${key}`,
       Variations: `vary:${key}`,
       'Same seed': `seed:${key}`,
+      'Zoom out': `zoom:${key}`,
       Delete: `delete:${userId}`,
     });
     expect(links.get('Share')).toBe(`https://edge.test/p/${key}`);
