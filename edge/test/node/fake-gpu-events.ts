@@ -61,7 +61,7 @@ export async function runStreamed(job: GpuJob, stepMs: number): Promise<number |
   let endedAt: number | undefined;
   for (let step = 0; step <= job.steps; step++) {
     if (streamed.interrupted) {
-      endedAt = step - 1;
+      endedAt = Math.max(0, step - 1); // steps 1..step-1 ran; none yet before the first
       break;
     }
     if (step > 0) await sleep(stepMs);
