@@ -71,7 +71,12 @@ export async function readGpuResponse(response: Response): Promise<GpuResponse> 
       field,
     );
   }
-  const { head, parts } = decodeEnvelope(new Uint8Array(await response.arrayBuffer()));
+  return decodeGpuResult(new Uint8Array(await response.arrayBuffer()));
+}
+
+/** A result envelope's images and embeddings (the answer to /v1/generate, or a pulled job's result). */
+export function decodeGpuResult(bytes: Uint8Array): GpuResponse {
+  const { head, parts } = decodeEnvelope(bytes);
   const result = GpuResult.parse(head);
   const images = result.images.map((image) => ({
     seed: image.seed,
