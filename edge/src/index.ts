@@ -16,6 +16,7 @@ import { a1111Options } from './routes/a1111-options.ts';
 import { a1111PngInfo } from './routes/a1111-png-info.ts';
 import { a1111Progress } from './routes/a1111-progress.ts';
 import { comfy } from './routes/comfy.ts';
+import { gpuDispatch } from './routes/gpu-dispatch.ts';
 import { images } from './routes/images.ts';
 import { jobs } from './routes/jobs.ts';
 import { models } from './routes/models.ts';
@@ -45,6 +46,8 @@ app.route('/i', serveImage);
 app.route('/p', sharePage);
 app.route('/discord', discordInteractions);
 app.route('/', apiReference);
+// gpu-workers claiming and reporting pulled jobs (scale-out mode): signed, not API-keyed.
+app.route('/internal/gpu', gpuDispatch);
 
 app.use('/v1/*', requireApiKey, rateLimit);
 app.use('/sdapi/*', requireApiKey, rateLimit);

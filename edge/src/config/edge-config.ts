@@ -27,6 +27,11 @@ export const EdgeConfig = z.object({
         .filter(Boolean),
     )
     .pipe(z.array(httpUrl).min(1, { error: 'GPU_WORKERS lists no URL' })),
+  /**
+   * How jobs reach the gpu-workers: "push" sends each to a GPU_WORKERS URL; "queues" puts it on
+   * its model's GPU queue for workers to pull (scale-out; infra/DEPLOY.md "Scale out").
+   */
+  JOB_DISPATCH: z.enum(['push', 'queues']).default('push'),
   /** One gpu-worker attempt's deadline, in ms; also the job's timeout_ms (the protocol's minimum is 1 s). */
   GPU_TIMEOUT_MS: integer(1000, 900_000).default(120_000),
   /** Origin for image and job URLs; empty: the request's origin. */

@@ -2,7 +2,23 @@
 // a cancel racing the queue consumer resolves one way (a cancelled job never becomes succeeded).
 // It also serves the job's event streams: progress the queue consumer relays from the gpu-worker,
 // then the outcome. Records delete themselves a week after creation.
+// In scale-out mode it also keeps the job's dispatch (jobs/dispatch-record.ts): the claim lease
+// gpu-workers take on it, the first result, and the requests waiting for that result, for every
+// job sent over the GPU queues (synchronous ones too, which have no record).
+
 import { DurableObject } from 'cloudflare:workers';
+import type { GpuResult } from '@latent-edge/shared/protocol/gpu-job';
+import {
+  acceptsResult,
+  type ClaimAnswer,
+  claimDispatch,
+  completeDispatch,
+  DISPATCH_FINISHED,
+  type DispatchError,
+  type DispatchRecord,
+  failDispatch,
+  renewLease,
+} from '../jobs/dispatch-record.ts';
 import { JobEventHub, type JobStreamEvent } from '../jobs/job-event-hub.ts';
 import {
   FINAL_EVENT,
@@ -15,6 +31,34 @@ import {
 } from '../jobs/job-record.ts';
 
 const RETENTION_MS = 7 * 24 * 3600 * 1000;
+/** A dispatch with no job record (a synchronous request's) is kept this long past its deadline. */
+const DISPATCH_GRACE_MS = 10 * 60 * 1000;
+/** How long one result may take to store before another attempt's may (a crashed route). */
+const STORING_MS = 60_000;
+
+/** How a dispatched job ended, for the request waiting on it. */
+export type DispatchOutcome =
+  | { status: 'done'; result: GpuResult }
+  | { status: 'failed'; error: DispatchError }
+  | { status: 'cancelled' }
+  | { status: 'timeout' };
+
+/** A request waiting for a dispatched job: how to tell it the end, and where its events go. */
+interface DispatchWaiter {
+  settle: (outcome: DispatchOutcome) => void;
+  onEvent?: (event: RelayedEvent) => unknown;
+}
+
+function outcomeOf(record: DispatchRecord): DispatchOutcome | undefined {
+  if (record.status === 'done' && record.result) return { status: 'done', result: record.result };
+  if (record.status === 'failed')
+    return {
+      status: 'failed',
+      error: record.error ?? { status: 502, code: 'gpu_failed', message: 'failed' },
+    };
+  if (record.status === 'cancelled') return { status: 'cancelled' };
+  return undefined;
+}
 
 /** The event that says where a job is, from its record (a stream's first event, or a resume's). */
 function progressEvent(progress: JobProgress): { event: string; data: unknown } {
@@ -26,6 +70,9 @@ function progressEvent(progress: JobProgress): { event: string; data: unknown } 
 
 export class JobState extends DurableObject<Env> {
   private hub: JobEventHub | undefined;
+  private readonly waiters = new Set<DispatchWaiter>();
+  /** The result being stored, by its token: a second result meanwhile is a duplicate. */
+  private storing?: { token: string; until: number };
 
   /** Event ids continue across evictions: the last one is stored with every event. */
   private async eventHub(): Promise<JobEventHub> {
@@ -139,6 +186,7 @@ export class JobState extends DurableObject<Env> {
     const record = await this.load();
     if (!record || FINISHED.has(record.status)) return record ?? null;
     await this.publishEnd(await this.save(record, { status: 'cancelled' }));
+    await this.cancelDispatch();
     return record;
   }
 
@@ -152,6 +200,145 @@ export class JobState extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
+    const record = await this.load();
+    const keepUntil = record ? Date.parse(record.created_at) + RETENTION_MS : 0;
+    if (keepUntil > Date.now()) {
+      await this.ctx.storage.setAlarm(keepUntil);
+      return;
+    }
     await this.ctx.storage.deleteAll();
+  }
+
+  // --- Dispatch over the GPU queues ---------------------------------------------------------
+
+  private async loadDispatch(): Promise<DispatchRecord | undefined> {
+    return this.ctx.storage.get<DispatchRecord>('dispatch');
+  }
+
+  /** Saves the dispatch and, when it has ended, tells the waiting requests. */
+  private async saveDispatch(record: DispatchRecord): Promise<void> {
+    await this.ctx.storage.put('dispatch', record);
+    const outcome = outcomeOf(record);
+    if (!outcome) return;
+    for (const waiter of this.waiters) waiter.settle(outcome);
+    this.waiters.clear();
+  }
+
+  /** A new trip through the queues (a retried job starts afresh: old attempts' results are dropped). */
+  async openDispatch(record: DispatchRecord): Promise<void> {
+    this.storing = undefined;
+    await this.ctx.storage.put('dispatch', record);
+    if (!(await this.load())) {
+      const at = record.deadline + DISPATCH_GRACE_MS;
+      const current = await this.ctx.storage.getAlarm();
+      if (current === null || current < at) await this.ctx.storage.setAlarm(at);
+    }
+  }
+
+  async dispatch(): Promise<DispatchRecord | null> {
+    return (await this.loadDispatch()) ?? null;
+  }
+
+  async claimDispatch(worker: string): Promise<ClaimAnswer> {
+    const { record, ...answer } = claimDispatch(
+      await this.loadDispatch(),
+      worker,
+      crypto.randomUUID(),
+      Date.now(),
+    );
+    if (record) await this.saveDispatch(record);
+    return answer as ClaimAnswer;
+  }
+
+  /** A worker's batched progress: renews its lease, hands the events to the waiting requests. */
+  async dispatchProgress(
+    token: string,
+    events: RelayedEvent[],
+  ): Promise<{ held: false } | { held: true; cancel: boolean; expiresAt: number }> {
+    const decision = renewLease(await this.loadDispatch(), token, Date.now());
+    if (!decision.held) return decision;
+    if (!decision.cancel) {
+      await this.ctx.storage.put('dispatch', decision.record);
+      for (const waiter of this.waiters) {
+        for (const event of events) {
+          try {
+            await waiter.onEvent?.(event);
+          } catch {
+            // The waiting request went away: progress is best effort.
+          }
+        }
+      }
+    }
+    return { held: true, cancel: decision.cancel, expiresAt: decision.expiresAt };
+  }
+
+  /**
+   * Whether the result `token` brings is to be stored: the first from an attempt the edge
+   * granted, and no other being stored now. The route stores it, then calls completeDispatch.
+   */
+  async beginResult(token: string): Promise<DispatchRecord | null> {
+    const record = await this.loadDispatch();
+    const now = Date.now();
+    if (!acceptsResult(record, token)) return null;
+    if (this.storing && this.storing.token !== token && this.storing.until > now) return null;
+    this.storing = { token, until: now + STORING_MS };
+    return record ?? null;
+  }
+
+  /** The stored result ends the job (false: another attempt's result won meanwhile). */
+  async completeDispatch(token: string, result: GpuResult): Promise<boolean> {
+    const record = await this.loadDispatch();
+    if (!record || !acceptsResult(record, token) || this.storing?.token !== token) return false;
+    this.storing = undefined;
+    await this.saveDispatch(completeDispatch(record, result));
+    return true;
+  }
+
+  /** Storing a result failed: another attempt (or this one, again) may post it. */
+  async abandonResult(token: string): Promise<void> {
+    if (this.storing?.token === token) this.storing = undefined;
+  }
+
+  async failDispatch(token: string, error: DispatchError, retryable: boolean): Promise<void> {
+    const next = failDispatch(await this.loadDispatch(), token, error, retryable);
+    if (next) await this.saveDispatch(next);
+  }
+
+  /** Ends a dispatch that has not ended: the worker holding it stops at its next progress post. */
+  async cancelDispatch(): Promise<void> {
+    const record = await this.loadDispatch();
+    if (record && !DISPATCH_FINISHED.has(record.status)) {
+      await this.saveDispatch({ ...record, status: 'cancelled', lease: undefined });
+    }
+  }
+
+  /**
+   * Waits for the dispatched job to end, at most `timeoutMs`; a timed-out job is cancelled (the
+   * worker running it stops). `onEvent` hears its progress meanwhile.
+   */
+  async awaitDispatch(
+    timeoutMs: number,
+    onEvent?: (event: RelayedEvent) => unknown,
+  ): Promise<DispatchOutcome> {
+    const record = await this.loadDispatch();
+    if (!record)
+      return { status: 'failed', error: { status: 500, code: 'internal', message: 'no dispatch' } };
+    const ended = outcomeOf(record);
+    if (ended) return ended;
+    return new Promise<DispatchOutcome>((resolve) => {
+      const waiter: DispatchWaiter = {
+        onEvent,
+        settle: (outcome) => {
+          clearTimeout(timer);
+          resolve(outcome);
+        },
+      };
+      const timer = setTimeout(() => {
+        this.waiters.delete(waiter);
+        resolve({ status: 'timeout' });
+        void this.cancelDispatch();
+      }, timeoutMs);
+      this.waiters.add(waiter);
+    });
   }
 }

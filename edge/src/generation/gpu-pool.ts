@@ -65,6 +65,23 @@ function isTimeout(error: unknown): boolean {
   return error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
 }
 
+/**
+ * What a worker's refusal means for the request, when no other worker would answer otherwise:
+ * cancelled (409), the client's pictures (400, the worker alone decodes them), or a job the
+ * worker finds wrong (502). Undefined when another attempt may succeed.
+ */
+export function finalWorkerError(error: GpuWorkerError, jobId: string): ApiError | undefined {
+  if (error.code === 'cancelled') return new ApiError(409, 'cancelled', `job ${jobId} was cancelled`);
+  const pictureField = error.status === 400 && PICTURE_FIELDS[error.field ?? ''];
+  if (pictureField) return new ApiError(400, 'invalid_request', error.message, { field: pictureField });
+  if (FINAL_STATUSES.has(error.status)) {
+    return new ApiError(502, 'gpu_rejected', `the gpu-worker refused the job: ${error.message}`, {
+      cause: error,
+    });
+  }
+  return undefined;
+}
+
 export async function sendJob(options: SendJobOptions): Promise<SentJob> {
   const { secret, timeoutMs, job, parts } = options;
   const candidates = orderWorkers(options.workers).slice(0, 2);
@@ -81,22 +98,8 @@ export async function sendJob(options: SendJobOptions): Promise<SentJob> {
       penaltyUntil.delete(worker);
       return { response, worker };
     } catch (error) {
-      if (error instanceof GpuWorkerError && error.code === 'cancelled') {
-        throw new ApiError(409, 'cancelled', `job ${job.job_id} was cancelled`);
-      }
-      // Only the worker decodes the pictures: what it finds wrong in them is the client's (400).
-      const pictureField =
-        error instanceof GpuWorkerError && error.status === 400 && PICTURE_FIELDS[error.field ?? ''];
-      if (pictureField) {
-        throw new ApiError(400, 'invalid_request', (error as GpuWorkerError).message, {
-          field: pictureField,
-        });
-      }
-      if (error instanceof GpuWorkerError && FINAL_STATUSES.has(error.status)) {
-        throw new ApiError(502, 'gpu_rejected', `the gpu-worker refused the job: ${error.message}`, {
-          cause: error,
-        });
-      }
+      const final = error instanceof GpuWorkerError ? finalWorkerError(error, job.job_id) : undefined;
+      if (final) throw final;
       const seconds = error instanceof GpuWorkerError ? (error.retryAfterSeconds ?? 0) : 0;
       retryAfter = Math.max(retryAfter, seconds);
       penaltyUntil.set(worker, Date.now() + Math.max(PENALTY_MS, seconds * 1000));

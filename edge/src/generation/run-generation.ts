@@ -1,15 +1,21 @@
 // One generation, the same for synchronous requests and queued jobs:
 //   1. Result cache: every image whose key is already in R2 is answered from there.
 //   2. Embedding cache: text-encoder outputs of earlier jobs go with the job, when present.
-//   3. The signed job for the missing seeds goes to a gpu-worker (one retry elsewhere).
+//   3. The signed job for the missing seeds goes to a gpu-worker: pushed to a worker URL (one
+//      retry elsewhere), or, in scale-out mode, put on the model's queue for a worker to pull.
 //   4. Each new image is written to R2 before it is announced, so every URL answered works.
+import type { Tier } from '@latent-edge/shared/protocol/dispatch';
 import { float32Bytes } from '@latent-edge/shared/protocol/envelope';
+import type { GpuJob, GpuResult } from '@latent-edge/shared/protocol/gpu-job';
+import type { z } from 'zod';
 import type { EdgeConfig } from '../config/edge-config.ts';
 import { ApiError } from '../http/api-error.ts';
-import { embeddingKey, loadEmbedding, storeEmbedding } from './embedding-cache.ts';
+import { embeddingKey, loadEmbedding } from './embedding-cache.ts';
 import { sendJob } from './gpu-pool.ts';
-import { IMAGE_CONTENT_TYPES, imageParameters, objectKey, storeImage } from './image-objects.ts';
+import { IMAGE_CONTENT_TYPES, imageParameters, objectKey } from './image-objects.ts';
 import type { Prepared, PreparedGeneration } from './prepare-generation.ts';
+import { dispatchByQueue } from './queue-dispatch.ts';
+import { type MadeImage, type StorePlan, storeResults } from './store-results.ts';
 import { isStored } from './stored-images.ts';
 import { type ProgressListener, workerEventsFollower } from './worker-events.ts';
 
@@ -55,6 +61,8 @@ export interface GenerationOptions {
   onProgress?: ProgressListener;
   /** A preview frame every this many steps (needs onProgress); 0 or absent = none. */
   previewEvery?: number;
+  /** Scale-out mode: the queue tier (interactive when someone waits, batch for async jobs). */
+  tier?: Tier;
 }
 
 /** Which images are already in R2 (one HEAD each, in parallel, for those not seen lately). */
@@ -116,6 +124,107 @@ export async function runGeneration(
   if (mask) parts.mask = mask;
 
   // 3. The job, for the missing seeds only, its progress followed when someone listens.
+  const following = !!options.onProgress;
+  const job: z.input<typeof GpuJob> = {
+    job_id: options.jobId,
+    model: generation.model,
+    revision: generation.revision,
+    prompt: {
+      chunks: generation.prompt.chunks,
+      chunks_2: generation.prompt.chunks2,
+      embedding: promptEmbedding ? 'prompt_embedding' : undefined,
+    },
+    negative_prompt: {
+      chunks: generation.negativePrompt.chunks,
+      chunks_2: generation.negativePrompt.chunks2,
+      embedding: negativeEmbedding ? 'negative_prompt_embedding' : undefined,
+    },
+    width: generation.width,
+    height: generation.height,
+    steps: generation.steps,
+    guidance_scale: generation.guidanceScale,
+    guidance_rescale: generation.guidanceRescale,
+    scheduler: generation.scheduler,
+    seeds: missing.map((image) => image.seed),
+    output_format: generation.outputFormat,
+    init_image: initImage ? 'init_image' : undefined,
+    strength: generation.strength,
+    outpaint: generation.outpaint && {
+      left: generation.outpaint.left,
+      right: generation.outpaint.right,
+      top: generation.outpaint.top,
+      bottom: generation.outpaint.bottom,
+      blur: generation.outpaint.blur,
+      masked_content: generation.outpaint.maskedContent,
+    },
+    inpaint: generation.inpaint && {
+      mask: 'mask',
+      source: generation.inpaint.source,
+      invert: generation.inpaint.invert,
+      blur: generation.inpaint.blur,
+      masked_content: generation.inpaint.maskedContent,
+      only_masked: generation.inpaint.onlyMasked,
+      only_masked_padding: generation.inpaint.onlyMaskedPadding,
+    },
+    timeout_ms: config.GPU_TIMEOUT_MS,
+    return_embeddings: !(promptEmbedding && negativeEmbedding),
+    prompt_text: generation.prompt.text,
+    negative_prompt_text: generation.negativePrompt.text,
+    preview_every: following ? (options.previewEvery ?? 0) : 0,
+    loras: loras.map(({ name, sha256, weight }) => ({ name, sha256, weight })),
+  };
+  const plan: StorePlan = {
+    images: missing.map((image) => ({
+      seed: image.seed,
+      key: image.key,
+      parameters: imageParameters(generation, image.seed),
+    })),
+    promptEmbeddingKey: promptEmbedding ? undefined : promptKey,
+    negativeEmbeddingKey: negativeEmbedding ? undefined : negativeKey,
+  };
+
+  // 4. Stored before it is answered: here for a pushed job, by the result route for a pulled one.
+  const made =
+    config.JOB_DISPATCH === 'queues'
+      ? await dispatchByQueue(env, {
+          job,
+          parts,
+          plan,
+          tier: options.tier ?? 'interactive',
+          timeoutMs: config.GPU_TIMEOUT_MS,
+          onProgress: options.onProgress,
+        })
+      : await pushJob(deps, job, parts, plan, options);
+  const bySeed = new Map(made.images.map((image) => [image.seed, image]));
+  for (const image of missing) {
+    const result = bySeed.get(image.seed);
+    if (!result) {
+      throw new ApiError(502, 'gpu_bad_response', `the gpu-worker returned no image for seed ${image.seed}`);
+    }
+    image.bytes = result.bytes;
+    image.width = result.width;
+    image.height = result.height;
+  }
+  const { result } = made;
+  return {
+    jobId: options.jobId,
+    generation,
+    images,
+    cache: cacheStatus(images.length - missing.length, images.length),
+    embeddingsCached: result.embeddings_cached,
+    interruptedAtStep: result.interrupted_at_step,
+  };
+}
+
+/** A pushed job: sent to a gpu-worker URL (one retry elsewhere), its answer stored here. */
+async function pushJob(
+  deps: GenerationDeps,
+  job: z.input<typeof GpuJob>,
+  parts: Record<string, Uint8Array>,
+  plan: StorePlan,
+  options: GenerationOptions,
+): Promise<{ result: GpuResult; images: MadeImage[] }> {
+  const { config } = deps;
   const progress = options.onProgress
     ? workerEventsFollower(config.GPU_SHARED_SECRET, options.jobId, options.onProgress)
     : undefined;
@@ -129,108 +238,8 @@ export async function runGeneration(
     },
     waitUntil: deps.waitUntil,
     parts,
-    job: {
-      job_id: options.jobId,
-      model: generation.model,
-      revision: generation.revision,
-      prompt: {
-        chunks: generation.prompt.chunks,
-        chunks_2: generation.prompt.chunks2,
-        embedding: promptEmbedding ? 'prompt_embedding' : undefined,
-      },
-      negative_prompt: {
-        chunks: generation.negativePrompt.chunks,
-        chunks_2: generation.negativePrompt.chunks2,
-        embedding: negativeEmbedding ? 'negative_prompt_embedding' : undefined,
-      },
-      width: generation.width,
-      height: generation.height,
-      steps: generation.steps,
-      guidance_scale: generation.guidanceScale,
-      guidance_rescale: generation.guidanceRescale,
-      scheduler: generation.scheduler,
-      seeds: missing.map((image) => image.seed),
-      output_format: generation.outputFormat,
-      init_image: initImage ? 'init_image' : undefined,
-      strength: generation.strength,
-      outpaint: generation.outpaint && {
-        left: generation.outpaint.left,
-        right: generation.outpaint.right,
-        top: generation.outpaint.top,
-        bottom: generation.outpaint.bottom,
-        blur: generation.outpaint.blur,
-        masked_content: generation.outpaint.maskedContent,
-      },
-      inpaint: generation.inpaint && {
-        mask: 'mask',
-        source: generation.inpaint.source,
-        invert: generation.inpaint.invert,
-        blur: generation.inpaint.blur,
-        masked_content: generation.inpaint.maskedContent,
-        only_masked: generation.inpaint.onlyMasked,
-        only_masked_padding: generation.inpaint.onlyMaskedPadding,
-      },
-      timeout_ms: config.GPU_TIMEOUT_MS,
-      return_embeddings: !(promptEmbedding && negativeEmbedding),
-      prompt_text: generation.prompt.text,
-      negative_prompt_text: generation.negativePrompt.text,
-      preview_every: progress ? (options.previewEvery ?? 0) : 0,
-      loras: loras.map(({ name, sha256, weight }) => ({ name, sha256, weight })),
-    },
+    job,
   });
   const { response } = await sending.finally(() => progress?.stop());
-
-  // 4. Store, then answer. A worker answering other seeds than asked is a bug worth a 502. Fresh
-  // embeddings are stored alongside (not after the response), so the next job finds them.
-  const bySeed = new Map(response.images.map((image) => [image.seed, image]));
-  const interruptedAtStep = response.result.interrupted_at_step;
-  const stores: Promise<unknown>[] = [];
-  if (response.promptEmbedding && !promptEmbedding) {
-    stores.push(
-      storeEmbedding(
-        env.EMBEDDINGS,
-        promptKey,
-        response.promptEmbedding,
-        response.result.embeddings?.prompt.pooled,
-      ),
-    );
-  }
-  // Identical prompts share a key; KV takes one write per key per second.
-  if (response.negativeEmbedding && !negativeEmbedding && negativeKey !== promptKey) {
-    stores.push(
-      storeEmbedding(
-        env.EMBEDDINGS,
-        negativeKey,
-        response.negativeEmbedding,
-        response.result.embeddings?.negative_prompt.pooled,
-      ),
-    );
-  }
-  await Promise.all([
-    ...stores,
-    ...missing.map(async (image) => {
-      const result = bySeed.get(image.seed);
-      if (!result?.bytes) {
-        throw new ApiError(
-          502,
-          'gpu_bad_response',
-          `the gpu-worker returned no image for seed ${image.seed}`,
-        );
-      }
-      image.bytes = result.bytes;
-      image.width = result.width;
-      image.height = result.height;
-      if (interruptedAtStep === undefined) {
-        await storeImage(env.IMAGES, image.key, result.bytes, imageParameters(generation, image.seed));
-      }
-    }),
-  ]);
-  return {
-    jobId: options.jobId,
-    generation,
-    images,
-    cache: cacheStatus(images.length - missing.length, images.length),
-    embeddingsCached: response.result.embeddings_cached,
-    interruptedAtStep,
-  };
+  return { result: response.result, images: await storeResults(deps.env, plan, response) };
 }

@@ -5,7 +5,22 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 
-export type ErrorStatus = 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 416 | 429 | 500 | 502 | 503 | 504;
+export type ErrorStatus =
+  | 400
+  | 401
+  | 403
+  | 404
+  | 405
+  | 409
+  | 410
+  | 413
+  | 415
+  | 416
+  | 429
+  | 500
+  | 502
+  | 503
+  | 504;
 
 export interface ErrorOptions {
   /** The request field at fault, as a path (`width`, `prompt`, `images[0]`). */

@@ -56,6 +56,8 @@ async function runGenerateMessage(
             }
           : relay.listener,
         previewEvery: body.preview_every,
+        // Nobody holds a connection open for it: the GPU queues' batch tier (scale-out mode).
+        tier: 'batch',
       },
     );
     await relay.settled();
