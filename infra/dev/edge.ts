@@ -17,6 +17,13 @@ export interface EdgeOptions {
   onLine: (line: string) => void;
   /** WRANGLER_LOG_PATH (default: wrangler's, under ~/.config/.wrangler/logs). */
   wranglerLogPath?: string;
+  /**
+   * More wrangler configs run beside the edge in the same Miniflare (`--config` after the edge's):
+   * tests use it for the queue bridge (test/support/queue-bridge/), whose consumers receive what
+   * the edge's queue producers send. The edge stays the Worker on `port`; `envFiles` reach these
+   * Workers too (wrangler applies them to every config).
+   */
+  extraConfigs?: string[];
 }
 
 export interface Edge {
@@ -35,6 +42,7 @@ export function startEdge(options: EdgeOptions): Edge {
       'dev',
       '--config',
       `${options.root}/wrangler.toml`,
+      ...(options.extraConfigs ?? []).flatMap((config) => ['--config', config]),
       '--ip',
       '127.0.0.1',
       '--port',

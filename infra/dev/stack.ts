@@ -36,6 +36,8 @@ export interface StackOptions {
   edgeVars?: Record<string, string>;
   /** gpu-worker environment on top of the inherited one. */
   gpuEnv?: Record<string, string>;
+  /** wrangler configs run beside the edge (EdgeOptions.extraConfigs): tests' queue bridge. */
+  edgeExtraConfigs?: string[];
   onLine: (source: StackSource, line: string) => void;
   readyTimeoutMs?: number;
   /** Where wrangler writes its debug logs (default: ~/.config/.wrangler/logs). */
@@ -125,6 +127,7 @@ export class LocalStack {
       envFiles: [this.options.devVarsPath, this.options.edgeEnvPath],
       onLine: (line) => this.options.onLine('edge', line),
       wranglerLogPath: this.options.wranglerLogPath,
+      extraConfigs: this.options.edgeExtraConfigs,
     });
     this.edgeProcess = edge;
     this.watch('edge', edge.child);

@@ -23,6 +23,8 @@ export interface TestStackOptions {
   edgeVars?: Record<string, string>;
   /** Added to the gpu-worker's environment, which has INTRA_OP_THREADS=1 unless set here. */
   gpuEnv?: Record<string, string>;
+  /** wrangler configs run beside the edge, e.g. writeQueueBridgeConfig()'s (test/support/queue-bridge/). */
+  edgeExtraConfigs?: string[];
 }
 
 export async function startTestStack(options: TestStackOptions = {}): Promise<TestStack> {
@@ -39,6 +41,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     edgeEnvPath: join(dir, 'edge.env'),
     keyFile: join(dir, 'dev-key'),
     edgeVars: options.edgeVars,
+    edgeExtraConfigs: options.edgeExtraConfigs,
     // One onnxruntime thread: two cores are shared by the worker, workerd, the tests (and Chromium).
     gpuEnv: { INTRA_OP_THREADS: '1', ...options.gpuEnv },
     wranglerLogPath: join(dir, 'wrangler-logs'),
