@@ -17,6 +17,7 @@ import { a1111PngInfo } from './routes/a1111-png-info.ts';
 import { a1111Progress } from './routes/a1111-progress.ts';
 import { comfy } from './routes/comfy.ts';
 import { gpuDispatch } from './routes/gpu-dispatch.ts';
+import { metrics } from './routes/metrics.ts';
 import { images } from './routes/images.ts';
 import { jobs } from './routes/jobs.ts';
 import { models } from './routes/models.ts';
@@ -31,6 +32,8 @@ import { webhookSecretRoute } from './routes/webhook-secret.ts';
 
 export { ComfyHub } from './comfy/comfy-hub.ts';
 export { A1111Session } from './durable-objects/a1111-session.ts';
+export { DispatchGauge } from './durable-objects/dispatch-gauge.ts';
+export { FairShare } from './durable-objects/fair-share.ts';
 export { JobState } from './durable-objects/job-state.ts';
 export { RateLimiter } from './durable-objects/rate-limiter.ts';
 
@@ -48,6 +51,8 @@ app.route('/discord', discordInteractions);
 app.route('/', apiReference);
 // gpu-workers claiming and reporting pulled jobs (scale-out mode): signed, not API-keyed.
 app.route('/internal/gpu', gpuDispatch);
+// Prometheus text for autoscalers, behind its own token (METRICS_TOKEN).
+app.route('/', metrics);
 
 app.use('/v1/*', requireApiKey, rateLimit);
 app.use('/sdapi/*', requireApiKey, rateLimit);

@@ -19,6 +19,8 @@ export const ApiKeyRecord = z.object({
   rate_limit: z
     .object({ requests: z.int().min(1).max(10_000), window_seconds: z.int().min(1).max(86_400) })
     .optional(),
+  /** This key's own cap on jobs in the GPU queues at once (scale-out), replacing MAX_IN_FLIGHT_PER_KEY. */
+  max_in_flight: z.int().min(1).max(1000).optional(),
 });
 export type ApiKeyRecord = z.infer<typeof ApiKeyRecord>;
 

@@ -32,6 +32,10 @@ export const EdgeConfig = z.object({
    * its model's GPU queue for workers to pull (scale-out; infra/DEPLOY.md "Scale out").
    */
   JOB_DISPATCH: z.enum(['push', 'queues']).default('push'),
+  /** Scale-out mode: jobs of one API key (or Discord server) in the GPU queues at once; a key's record may say otherwise. */
+  MAX_IN_FLIGHT_PER_KEY: integer(1, 1000).default(4),
+  /** Bearer token of GET /metrics (Prometheus); unset: the route answers 404. */
+  METRICS_TOKEN: z.union([z.literal(''), secret('METRICS_TOKEN')]).optional(),
   /** One gpu-worker attempt's deadline, in ms; also the job's timeout_ms (the protocol's minimum is 1 s). */
   GPU_TIMEOUT_MS: integer(1000, 900_000).default(120_000),
   /** Origin for image and job URLs; empty: the request's origin. */

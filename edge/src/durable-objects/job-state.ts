@@ -215,9 +215,24 @@ export class JobState extends DurableObject<Env> {
     return this.ctx.storage.get<DispatchRecord>('dispatch');
   }
 
+  /** Tells the (model, tier) gauge where the job is now, for the autoscaling metrics. */
+  private async gauge(record: DispatchRecord): Promise<void> {
+    const state = DISPATCH_FINISHED.has(record.status)
+      ? null
+      : record.status === 'claimed'
+        ? 'in_flight'
+        : 'backlog';
+    await this.env.DISPATCH_GAUGE.getByName(`${record.model}:${record.tier}`).set(
+      record.job_id,
+      state,
+      record.deadline,
+    );
+  }
+
   /** Saves the dispatch and, when it has ended, tells the waiting requests. */
   private async saveDispatch(record: DispatchRecord): Promise<void> {
     await this.ctx.storage.put('dispatch', record);
+    await this.gauge(record);
     const outcome = outcomeOf(record);
     if (!outcome) return;
     for (const waiter of this.waiters) waiter.settle(outcome);
@@ -228,6 +243,7 @@ export class JobState extends DurableObject<Env> {
   async openDispatch(record: DispatchRecord): Promise<void> {
     this.storing = undefined;
     await this.ctx.storage.put('dispatch', record);
+    await this.gauge(record);
     if (!(await this.load())) {
       const at = record.deadline + DISPATCH_GRACE_MS;
       const current = await this.ctx.storage.getAlarm();

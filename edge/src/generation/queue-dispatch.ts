@@ -24,6 +24,12 @@ export function dispatchQueue(env: Env, model: string, tier: Tier): Queue | unde
   return (env as unknown as Record<string, Queue | undefined>)[dispatchBindingName(model, tier)];
 }
 
+/** Whose job it is, for the fair share: at most `cap` of the owner's jobs in the queues at once. */
+export interface ShareOwner {
+  owner: string;
+  cap: number;
+}
+
 export interface QueueDispatchOptions {
   job: z.input<typeof GpuJob>;
   parts: Record<string, Uint8Array>;
@@ -31,6 +37,7 @@ export interface QueueDispatchOptions {
   tier: Tier;
   timeoutMs: number;
   onProgress?: ProgressListener;
+  share?: ShareOwner;
 }
 
 /** Sends the job over its queue and waits; answers the worker's result as stored, or throws. */
@@ -45,8 +52,36 @@ export async function dispatchByQueue(
       headers: { 'Retry-After': '30' },
     });
   }
+  const deadline = Date.now() + options.timeoutMs;
+  const gauge = env.DISPATCH_GAUGE.getByName(`${job.model}:${tier}`);
+  const share = options.share && env.FAIR_SHARE.getByName(options.share.owner);
+  if (share && options.share) {
+    await gauge.set(job.job_id, 'waiting', deadline);
+    const entered = await share.acquire(job.job_id, options.share.cap, deadline);
+    if (!entered) {
+      await gauge.set(job.job_id, null, deadline);
+      throw new ApiError(
+        504,
+        'gpu_timeout',
+        `the job waited behind ${options.share.cap} others of its key until its deadline`,
+      );
+    }
+  }
+  try {
+    return await sendAndWait(env, options, deadline);
+  } finally {
+    await share?.release(job.job_id);
+  }
+}
+
+async function sendAndWait(
+  env: Env,
+  options: QueueDispatchOptions,
+  deadline: number,
+): Promise<{ result: GpuResult; images: MadeImage[] }> {
+  const { job, tier } = options;
+  const queue = dispatchQueue(env, job.model, tier) as Queue;
   const now = Date.now();
-  const deadline = now + options.timeoutMs;
   await env.IMAGES.put(envelopeKey(job.job_id), encodeEnvelope(job, options.parts));
   const state = env.JOB_STATE.getByName(job.job_id);
   const revision = job.revision ?? '';
@@ -70,7 +105,7 @@ export async function dispatchByQueue(
     deadline,
   });
   await queue.send(message, { contentType: 'json' });
-  const outcome = await state.awaitDispatch(options.timeoutMs, options.onProgress);
+  const outcome = await state.awaitDispatch(Math.max(0, deadline - Date.now()), options.onProgress);
   if (outcome.status === 'done') {
     // Through RPC the result's tuples arrive as arrays: the same values, by another type.
     const result = outcome.result as unknown as GpuResult;

@@ -14,7 +14,7 @@ import { embeddingKey, loadEmbedding } from './embedding-cache.ts';
 import { sendJob } from './gpu-pool.ts';
 import { IMAGE_CONTENT_TYPES, imageParameters, objectKey } from './image-objects.ts';
 import type { Prepared, PreparedGeneration } from './prepare-generation.ts';
-import { dispatchByQueue } from './queue-dispatch.ts';
+import { dispatchByQueue, type ShareOwner } from './queue-dispatch.ts';
 import { type MadeImage, type StorePlan, storeResults } from './store-results.ts';
 import { isStored } from './stored-images.ts';
 import { type ProgressListener, workerEventsFollower } from './worker-events.ts';
@@ -63,6 +63,8 @@ export interface GenerationOptions {
   previewEvery?: number;
   /** Scale-out mode: the queue tier (interactive when someone waits, batch for async jobs). */
   tier?: Tier;
+  /** Scale-out mode: whose job it is, for the fair share of the fleet between keys. */
+  share?: ShareOwner;
 }
 
 /** Which images are already in R2 (one HEAD each, in parallel, for those not seen lately). */
@@ -193,6 +195,7 @@ export async function runGeneration(
           tier: options.tier ?? 'interactive',
           timeoutMs: config.GPU_TIMEOUT_MS,
           onProgress: options.onProgress,
+          share: options.share,
         })
       : await pushJob(deps, job, parts, plan, options);
   const bySeed = new Map(made.images.map((image) => [image.seed, image]));
