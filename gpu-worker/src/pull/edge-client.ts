@@ -3,7 +3,11 @@
 // body bytes with GPU_SHARED_SECRET, and every body names its job. Answers the protocol defines
 // become values; anything else (no answer, 5xx, a status or body the protocol does not have) is
 // an EdgeCallError, which the caller treats as "the edge could not be reached".
-import { signRequest } from '@latent-edge/shared/crypto/request-signing';
+import {
+  SIGNATURE_HEADER,
+  type SignatureHeaders,
+  signRequest,
+} from '@latent-edge/shared/crypto/request-signing';
 import {
   CLAIM_EXPIRES_HEADER,
   CLAIM_REFUSALS,
@@ -67,8 +71,12 @@ async function errorCode(response: Response): Promise<string | undefined> {
   }
 }
 
+/** Signatures remembered to avoid repeating one (about a few seconds' worth of calls). */
+const RECENT_SIGNATURES = 1000;
+
 export class EdgeClient {
   private readonly fetch: typeof fetch;
+  private readonly recentSignatures = new Set<string>();
 
   constructor(private readonly options: EdgeClientOptions) {
     this.fetch = options.fetch ?? globalThis.fetch;
@@ -132,6 +140,25 @@ export class EdgeClient {
     return answerOf(ReportAnswer, response, `failure of job ${report.job_id}`);
   }
 
+  /**
+   * Signs the body with a signature this client has not sent before. The signature covers the
+   * timestamp in whole seconds, so the same body sent again within a second (a result post tried
+   * again, an empty heartbeat) would repeat it, and the edge's replay guard refuses a repeat.
+   */
+  private async sign(bytes: Uint8Array): Promise<SignatureHeaders> {
+    for (;;) {
+      const headers = await signRequest(this.options.secret, bytes);
+      const signature = headers[SIGNATURE_HEADER];
+      if (!this.recentSignatures.has(signature)) {
+        this.recentSignatures.add(signature);
+        if (this.recentSignatures.size > RECENT_SIGNATURES)
+          this.recentSignatures.delete(this.recentSignatures.values().next().value as string);
+        return headers;
+      }
+      await sleep(1000 - (Date.now() % 1000) + 1);
+    }
+  }
+
   private async post(
     jobId: string,
     action: 'claim' | 'progress' | 'result' | 'failure',
@@ -142,7 +169,7 @@ export class EdgeClient {
     const bytes = typeof body === 'string' ? new TextEncoder().encode(body) : body;
     const headers: Record<string, string> = {
       'Content-Type': contentType,
-      ...(await signRequest(this.options.secret, bytes)),
+      ...(await this.sign(bytes)),
     };
     if (token) headers[CLAIM_TOKEN_HEADER] = token;
     try {
