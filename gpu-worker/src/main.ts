@@ -11,6 +11,7 @@ import { type DiffusionModel, loadDiffusionModel } from './model/diffusion-model
 import { ModelFolderError } from './model/model-folder.ts';
 import { TextEncoderCache } from './pipeline/text-encoder-cache.ts';
 import { createPullLoop } from './pull/create-pull-loop.ts';
+import { freeSlots } from './pull/free-slots.ts';
 import type { PullLoop } from './pull/pull-loop.ts';
 import { createApp, type WorkerState } from './server/app.ts';
 import { warmUp } from './server/warm-up.ts';
@@ -48,6 +49,7 @@ async function main(): Promise<void> {
     server.headersTimeout = 66_000;
   }
 
+  let pullLoop: PullLoop | undefined;
   for (const entry of config.MODELS) {
     const model = await loadDiffusionModel(entry.dir, {
       id: entry.id,
@@ -63,21 +65,29 @@ async function main(): Promise<void> {
       log(`model ${model.id}: LoRAs ${[...library.entries.keys()].join(', ')}`);
     }
     models.set(model.id, model);
-    batchers.set(
-      model.id,
-      new StepBatcher(
-        model,
-        { maxBatch: config.MAX_BATCH, queueSize: config.QUEUE_SIZE },
-        new TextEncoderCache(),
-        metrics,
-      ),
+    const batcher = new StepBatcher(
+      model,
+      { maxBatch: config.MAX_BATCH, queueSize: config.QUEUE_SIZE },
+      new TextEncoderCache(),
+      metrics,
     );
+    batchers.set(model.id, batcher);
+    // Slots a scaler reads: jobs in the batcher, pushed or pulled, and pulled ones on their way in.
+    metrics.slotReaders.set(model.id, () => {
+      const counts = {
+        maxBatch: config.MAX_BATCH,
+        running: batcher.runningCount,
+        starting: batcher.startingCount,
+        waiting: batcher.queueDepth,
+      };
+      const free = freeSlots({ ...counts, held: pullLoop?.heldOf(model.id) ?? 0 });
+      return { free, busy: config.MAX_BATCH - free };
+    });
     log(`model ${model.id}@${model.revision} ready on ${model.provider} (${entry.dir})`);
   }
   state.ready = true;
   log(`ready: max batch ${config.MAX_BATCH}, queue ${config.QUEUE_SIZE}`);
 
-  let pullLoop: PullLoop | undefined;
   if (config.PULL_QUEUES.length > 0) {
     pullLoop = createPullLoop({ config, models, batchers, loras, metrics, log });
     pullLoop.start();

@@ -20,10 +20,10 @@ const message = {
 };
 
 describe('free slots', () => {
-  it('are MAX_BATCH less running, waiting and held jobs, never below zero', () => {
-    expect(freeSlots({ maxBatch: 8, running: 2, waiting: 1, held: 3 })).toBe(2);
-    expect(freeSlots({ maxBatch: 4, running: 0, waiting: 0, held: 0 })).toBe(4);
-    expect(freeSlots({ maxBatch: 2, running: 2, waiting: 5, held: 0 })).toBe(0);
+  it('are MAX_BATCH less running, starting, waiting and held jobs, never below zero', () => {
+    expect(freeSlots({ maxBatch: 8, running: 2, starting: 1, waiting: 1, held: 3 })).toBe(1);
+    expect(freeSlots({ maxBatch: 4, running: 0, starting: 0, waiting: 0, held: 0 })).toBe(4);
+    expect(freeSlots({ maxBatch: 2, running: 2, starting: 0, waiting: 5, held: 0 })).toBe(0);
   });
 });
 

@@ -294,7 +294,7 @@ describe('gpu-worker pull loop', () => {
 
   it('drains: stops pulling at once, finishes what it holds, posts the results and acknowledges them', async () => {
     const { fake, edge, loop, submit } = await setUp({ maxBatch: 2 });
-    const jobs = [];
+    const jobs: StandInJob[] = [];
     for (let i = 0; i < 4; i++)
       jobs.push(await submit('interactive', { steps: 150, width: 128, height: 128 }));
     loop.start();

@@ -75,17 +75,20 @@ export class PullLoop {
     return this.inFlight.size;
   }
 
+  /** Messages of `model` pulled whose job is not in the batcher yet (they will hold slots). */
+  heldOf(model: string): number {
+    return this.held.get(model) ?? 0;
+  }
+
   private freeSlotsOf(model: string): number {
     const batcher = this.options.batchers.get(model) as StepBatcher;
-    const free = freeSlots({
+    return freeSlots({
       maxBatch: this.options.maxBatch,
       running: batcher.runningCount,
+      starting: batcher.startingCount,
       waiting: batcher.queueDepth,
-      held: this.held.get(model) ?? 0,
+      held: this.heldOf(model),
     });
-    this.options.metrics.slots.set({ model, state: 'free' }, free);
-    this.options.metrics.slots.set({ model, state: 'busy' }, this.options.maxBatch - free);
-    return free;
   }
 
   private async runModel(model: string): Promise<void> {

@@ -3,11 +3,17 @@
 // the worker is draining, pulls by result, how long messages waited, and redeliveries.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
+/** Free and busy batch slots of one model, read when /metrics is scraped. */
+export type SlotReader = () => { free: number; busy: number };
+
 export function createMetrics() {
   const registry = new Registry();
+  const slotReaders = new Map<string, SlotReader>();
   const seconds = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
   return {
     registry,
+    /** Per model id: where its slot counts come from (set once the model's batcher exists). */
+    slotReaders,
     queueDepth: new Gauge({
       name: 'latent_edge_queue_depth',
       help: 'Jobs waiting to start',
@@ -70,6 +76,14 @@ export function createMetrics() {
       help: 'Batch slots (MAX_BATCH jobs per model), free or busy',
       labelNames: ['model', 'state'],
       registers: [registry],
+      // Read at scrape time: slots change with every job, and a stale gauge misleads a scaler.
+      collect() {
+        for (const [model, read] of slotReaders) {
+          const { free, busy } = read();
+          this.set({ model, state: 'free' }, free);
+          this.set({ model, state: 'busy' }, busy);
+        }
+      },
     }),
     draining: new Gauge({
       name: 'latent_edge_worker_draining',
