@@ -1,6 +1,8 @@
 // The gpu-worker's entry point, and the only file that touches `process`: reads and validates
 // the configuration (refusing to start on a bad value), loads and warms the models, serves HTTP,
-// and on SIGTERM/SIGINT stops taking jobs, drains the running and queued ones, then exits.
+// pulls jobs from its queues in pull mode (PULL_QUEUES set), and on SIGTERM/SIGINT stops taking
+// and pulling jobs, drains the running and queued ones (pulled ones reported and acknowledged),
+// then exits 0.
 import { serve } from '@hono/node-server';
 import { ConfigError, loadConfig } from './config.ts';
 import { openLoraLibrary } from './lora/lora-library.ts';
@@ -8,6 +10,9 @@ import { LoraVariants } from './lora/lora-variants.ts';
 import { type DiffusionModel, loadDiffusionModel } from './model/diffusion-model.ts';
 import { ModelFolderError } from './model/model-folder.ts';
 import { TextEncoderCache } from './pipeline/text-encoder-cache.ts';
+import { createPullLoop } from './pull/create-pull-loop.ts';
+import { freeSlots } from './pull/free-slots.ts';
+import type { PullLoop } from './pull/pull-loop.ts';
 import { createApp, type WorkerState } from './server/app.ts';
 import { warmUp } from './server/warm-up.ts';
 import { createMetrics } from './service/metrics.ts';
@@ -28,6 +33,7 @@ async function main(): Promise<void> {
   }
 
   const metrics = createMetrics();
+  metrics.draining.set(0);
   const state: WorkerState = { ready: false, draining: false };
   const models = new Map<string, DiffusionModel>();
   const batchers = new Map<string, StepBatcher>();
@@ -43,6 +49,7 @@ async function main(): Promise<void> {
     server.headersTimeout = 66_000;
   }
 
+  let pullLoop: PullLoop | undefined;
   for (const entry of config.MODELS) {
     const model = await loadDiffusionModel(entry.dir, {
       id: entry.id,
@@ -58,30 +65,54 @@ async function main(): Promise<void> {
       log(`model ${model.id}: LoRAs ${[...library.entries.keys()].join(', ')}`);
     }
     models.set(model.id, model);
-    batchers.set(
-      model.id,
-      new StepBatcher(
-        model,
-        { maxBatch: config.MAX_BATCH, queueSize: config.QUEUE_SIZE },
-        new TextEncoderCache(),
-        metrics,
-      ),
+    const batcher = new StepBatcher(
+      model,
+      { maxBatch: config.MAX_BATCH, queueSize: config.QUEUE_SIZE },
+      new TextEncoderCache(),
+      metrics,
     );
+    batchers.set(model.id, batcher);
+    // Slots a scaler reads: jobs in the batcher, pushed or pulled, and pulled ones on their way in.
+    metrics.slotReaders.set(model.id, () => {
+      const counts = {
+        maxBatch: config.MAX_BATCH,
+        running: batcher.runningCount,
+        starting: batcher.startingCount,
+        waiting: batcher.queueDepth,
+      };
+      const free = freeSlots({ ...counts, held: pullLoop?.heldOf(model.id) ?? 0 });
+      return { free, busy: config.MAX_BATCH - free };
+    });
     log(`model ${model.id}@${model.revision} ready on ${model.provider} (${entry.dir})`);
   }
   state.ready = true;
   log(`ready: max batch ${config.MAX_BATCH}, queue ${config.QUEUE_SIZE}`);
+
+  if (config.PULL_QUEUES.length > 0) {
+    pullLoop = createPullLoop({ config, models, batchers, loras, metrics, log });
+    pullLoop.start();
+    const queues = config.PULL_QUEUES.map((q) => `${q.model}:${q.tier}`).join(', ');
+    log(`pulling ${queues} as ${config.WORKER_NAME} for ${config.EDGE_URL}`);
+  }
 
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     state.draining = true;
-    log(`${signal}: refusing new jobs, draining`);
+    metrics.draining.set(1);
+    log(`${signal}: refusing new jobs${pullLoop ? ' and pulls' : ''}, draining`);
+    // Held messages finish, post their results and are acknowledged; pushed jobs finish too.
+    let pulledDrained = !pullLoop;
+    void pullLoop?.drain().then(() => {
+      pulledDrained = true;
+    });
     const deadline = Date.now() + config.DRAIN_TIMEOUT_MS;
-    while ([...batchers.values()].some((b) => !b.idle) && Date.now() < deadline) {
+    while ((!pulledDrained || [...batchers.values()].some((b) => !b.idle)) && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
+    if (!pulledDrained)
+      log(`drain timed out holding ${pullLoop?.holding} messages; they come back to the queue`);
     // Let the last responses flush before closing the listener.
     await new Promise((resolve) => setTimeout(resolve, 200));
     server.close();

@@ -10,20 +10,20 @@ import {
   TIMESTAMP_HEADER,
   verifyRequest,
 } from '@latent-edge/shared/crypto/request-signing';
-import { ENVELOPE_CONTENT_TYPE, encodeEnvelope, float32Bytes } from '@latent-edge/shared/protocol/envelope';
-import type { GpuResult } from '@latent-edge/shared/protocol/gpu-job';
+import { ENVELOPE_CONTENT_TYPE } from '@latent-edge/shared/protocol/envelope';
 import { EVENT_STREAM_CONTENT_TYPE } from '@latent-edge/shared/sse/server-sent-events';
 import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Config } from '../config.ts';
-import type { LoraChoice, LoraVariants, VariantLease } from '../lora/lora-variants.ts';
+import type { LoraVariants } from '../lora/lora-variants.ts';
 import type { DiffusionModel } from '../model/diffusion-model.ts';
-import { Job, type JobOutcome } from '../service/job.ts';
+import type { Job } from '../service/job.ts';
+import { admitJob } from '../service/job-intake.ts';
 import type { Metrics } from '../service/metrics.ts';
+import { resultEnvelope } from '../service/result-envelope.ts';
 import { ServiceError } from '../service/service-error.ts';
 import type { StepBatcher } from '../service/step-batcher.ts';
 import { jobEventStream } from './job-event-stream.ts';
-import { readJob } from './read-job.ts';
 
 /** How long an event stream waits for a job that has not arrived yet. */
 const EVENTS_WAIT_MS = 5000;
@@ -43,71 +43,11 @@ export interface AppDeps {
   state: WorkerState;
 }
 
-function resultEnvelope(
-  job: Job,
-  model: DiffusionModel,
-  outcome: JobOutcome,
-  returnEmbeddings: boolean,
-): Uint8Array {
-  const parts: Record<string, Uint8Array> = {};
-  const images = outcome.images.map((image, i) => {
-    parts[`image${i}`] = image.bytes;
-    return {
-      seed: image.seed,
-      part: `image${i}`,
-      content_type: image.contentType,
-      width: image.width,
-      height: image.height,
-    };
-  });
-  const { hiddenSize: hidden, pooledSize } = model.spec;
-  // [rows, hidden] then the pooled values; an absent (or zeroed SDXL) negative is empty.
-  const shape = (values: Float32Array) => {
-    const pooled = values.length > 0 ? pooledSize : 0;
-    return { shape: [(values.length - pooled) / hidden, hidden] as [number, number], pooled };
-  };
-  let embeddings: GpuResult['embeddings'];
-  const { promptEmbedding, negativeEmbedding } = outcome.prompts;
-  if (returnEmbeddings && !outcome.prompts.fromCache) {
-    parts.prompt_embedding = float32Bytes(promptEmbedding);
-    const negative = negativeEmbedding ?? new Float32Array(0);
-    parts.negative_prompt_embedding = float32Bytes(negative);
-    embeddings = {
-      prompt: { part: 'prompt_embedding', ...shape(promptEmbedding) },
-      negative_prompt: { part: 'negative_prompt_embedding', ...shape(negative) },
-    };
-  }
-  const head: GpuResult = {
-    job_id: job.id,
-    model: model.id,
-    revision: model.revision,
-    images,
-    timings_ms: outcome.timingsMs,
-    embeddings_cached: outcome.prompts.fromCache,
-    embeddings,
-    interrupted_at_step: job.endedEarlyAt,
-  };
-  return encodeEnvelope(head, parts);
-}
-
-/** The model with the job's LoRAs merged in (built or from the cache); none for a plain job. */
-async function acquireVariant(
-  variants: LoraVariants | undefined,
-  choices: readonly LoraChoice[],
-): Promise<VariantLease | undefined> {
-  if (!variants || choices.length === 0) return undefined;
-  try {
-    return await variants.acquire(choices);
-  } catch (error) {
-    throw new ServiceError(500, 'lora_failed', `merging the LoRAs failed: ${(error as Error).message}`);
-  }
-}
-
 export function createApp(deps: AppDeps): Hono {
   const { config, models, batchers, metrics, state } = deps;
   // Filled in as models load, after the app exists: always read through.
   const loras = deps.loras ?? new Map<string, LoraVariants>();
-  const libraryOf = (id: string) => loras.get(id)?.library;
+  const intake = { models, batchers, loras, jobTimeoutMs: config.JOB_TIMEOUT_MS };
   const replayGuard = new ReplayGuard();
   const jobs = new Map<string, Job>();
   /** Event streams opened a moment before their job's POST arrived, waiting for it. */
@@ -196,26 +136,9 @@ export function createApp(deps: AppDeps): Hono {
       }
       if (!state.ready)
         throw new ServiceError(503, 'not_ready', 'models are still loading', { retryAfterSeconds: 5 });
-      const { job: spec, model, request, loras: choices } = readJob(body, models, libraryOf);
-      if (jobs.has(spec.job_id)) {
-        throw new ServiceError(409, 'duplicate_job', `job ${spec.job_id} is already running here`, {
-          field: 'job_id',
-        });
-      }
-      const lease = await acquireVariant(loras.get(model.id), choices);
-      const job = new Job(
-        spec.job_id,
-        request,
-        Math.min(spec.timeout_ms ?? config.JOB_TIMEOUT_MS, config.JOB_TIMEOUT_MS),
-        lease?.model,
-      );
-      const batcher = batchers.get(model.id) as StepBatcher;
-      try {
-        batcher.submit(job);
-      } catch (error) {
-        lease?.release();
-        throw error;
-      }
+      const { job, spec, model, release } = await admitJob(intake, body, {
+        isDuplicate: (id) => jobs.has(id),
+      });
       addJob(job);
       // A client that goes away cancels its job, which leaves the batch at the next step.
       const onAbort = () => job.cancel();
@@ -228,7 +151,7 @@ export function createApp(deps: AppDeps): Hono {
         c.req.raw.signal.removeEventListener('abort', onAbort);
         jobs.delete(job.id);
         // The job has left the batcher (done, failed or cancelled): its LoRA set may be evicted.
-        lease?.release();
+        release();
       }
     },
   );

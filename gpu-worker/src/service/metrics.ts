@@ -1,11 +1,19 @@
-// The worker's Prometheus metrics (text format at GET /metrics), through prom-client.
+// The worker's Prometheus metrics (text format at GET /metrics), through prom-client. The
+// latent_edge_worker_* ones are the scale-out signals (pull mode): slots free and busy, whether
+// the worker is draining, pulls by result, how long messages waited, and redeliveries.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** Free and busy batch slots of one model, read when /metrics is scraped. */
+export type SlotReader = () => { free: number; busy: number };
 
 export function createMetrics() {
   const registry = new Registry();
+  const slotReaders = new Map<string, SlotReader>();
   const seconds = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
   return {
     registry,
+    /** Per model id: where its slot counts come from (set once the model's batcher exists). */
+    slotReaders,
     queueDepth: new Gauge({
       name: 'latent_edge_queue_depth',
       help: 'Jobs waiting to start',
@@ -61,6 +69,44 @@ export function createMetrics() {
       name: 'latent_edge_embedding_cache_total',
       help: 'Prompt embeddings: supplied by the edge, found in the worker cache, or encoded',
       labelNames: ['model', 'result'],
+      registers: [registry],
+    }),
+    slots: new Gauge({
+      name: 'latent_edge_worker_slots',
+      help: 'Batch slots (MAX_BATCH jobs per model), free or busy',
+      labelNames: ['model', 'state'],
+      registers: [registry],
+      // Read at scrape time: slots change with every job, and a stale gauge misleads a scaler.
+      collect() {
+        for (const [model, read] of slotReaders) {
+          const { free, busy } = read();
+          this.set({ model, state: 'free' }, free);
+          this.set({ model, state: 'busy' }, busy);
+        }
+      },
+    }),
+    draining: new Gauge({
+      name: 'latent_edge_worker_draining',
+      help: '1 while the worker finishes what it holds before exiting',
+      registers: [registry],
+    }),
+    pulls: new Counter({
+      name: 'latent_edge_worker_pulls_total',
+      help: 'Queue pulls by queue id and result (messages, empty, error)',
+      labelNames: ['queue', 'result'],
+      registers: [registry],
+    }),
+    queueWaitSeconds: new Histogram({
+      name: 'latent_edge_worker_queue_wait_seconds',
+      help: 'From a message entering its queue to this worker claiming its job',
+      labelNames: ['model', 'tier'],
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900],
+      registers: [registry],
+    }),
+    redeliveries: new Counter({
+      name: 'latent_edge_worker_redeliveries_total',
+      help: 'Messages pulled on a second or later delivery',
+      labelNames: ['model', 'tier'],
       registers: [registry],
     }),
   };

@@ -33,6 +33,8 @@ export interface BatcherOptions {
 export class StepBatcher {
   private readonly waiting: Job[] = [];
   private readonly running: Job[] = [];
+  /** The job whose prompts are being encoded on its way from waiting to running, if any. */
+  private starting?: Job;
   /** Jobs past their last step, being decoded and encoded while the loop steps the others. */
   private readonly finishing = new Set<Promise<void>>();
   private loop: Promise<void> | undefined;
@@ -56,6 +58,11 @@ export class StepBatcher {
 
   get runningCount(): number {
     return this.running.length;
+  }
+
+  /** Jobs between waiting and running (prompts being encoded): they hold a slot too. */
+  get startingCount(): number {
+    return this.starting ? 1 : 0;
   }
 
   get idle(): boolean {
@@ -158,6 +165,7 @@ export class StepBatcher {
       const fits = this.runningImages() + job.request.seeds.length <= this.options.maxBatch;
       if (!fits && this.running.length > 0) return;
       this.waiting.shift();
+      this.starting = job;
       try {
         const timer = new StageTimer();
         job.startedAt = performance.now();
@@ -176,6 +184,8 @@ export class StepBatcher {
         });
       } catch (error) {
         this.failJob(job, error);
+      } finally {
+        this.starting = undefined;
       }
       this.waiting.forEach((queued, i) => {
         queued.emit({ type: 'queued', position: i + 1 });
