@@ -220,7 +220,7 @@ describe('scale-out dispatch', () => {
     expect(unsigned.status).toBe(401);
     const stale = await SELF.fetch(`${ORIGIN}${dispatchPath(jobId, 'claim')}`, {
       method: 'POST',
-      headers: await signRequest(env.GPU_SHARED_SECRET, '{}', Date.now() - 3600_000),
+      headers: { ...(await signRequest(env.GPU_SHARED_SECRET, '{}', Date.now() - 3600_000)) },
       body: '{}',
     });
     expect(stale.status).toBe(401);

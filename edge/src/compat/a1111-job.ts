@@ -8,6 +8,7 @@ import type { A1111Job } from '../durable-objects/a1111-session.ts';
 import type { AppEnv } from '../env.ts';
 import { imagesResponse } from '../generation/images-response.ts';
 import type { Prepared } from '../generation/prepare-generation.ts';
+import { keyShare } from '../generation/queue-dispatch.ts';
 import { type GenerationOutcome, runGeneration } from '../generation/run-generation.ts';
 import { toApiError } from '../http/api-error.ts';
 import { baseUrl } from '../http/base-url.ts';
@@ -46,6 +47,7 @@ export async function runA1111Generation(
       onAttempt: (worker) => state.setWorker(worker),
       onProgress: relay.listener,
       previewEvery: a1111PreviewEvery(prepared.generation.steps),
+      share: keyShare(c.var.apiKey, config.MAX_IN_FLIGHT_PER_KEY),
     });
     await relay.settled();
     if (outcome.interruptedAtStep === undefined) {

@@ -89,6 +89,8 @@ async function generate(
             jobId: job.job_id,
             onProgress: progress?.listener,
             previewEvery: progress ? previewEvery(job.generation.steps) : undefined,
+            // Each Discord user has a key's share of the fleet (their rate limit bounds them too).
+            share: { owner: `discord:${job.user_id}`, cap: config.MAX_IN_FLIGHT_PER_KEY },
           },
         ),
       )

@@ -30,6 +30,11 @@ export interface ShareOwner {
   cap: number;
 }
 
+/** An API key's share: its own cap, or the configured one. */
+export function keyShare(key: { id: string; max_in_flight?: number }, defaultCap: number): ShareOwner {
+  return { owner: `key:${key.id}`, cap: key.max_in_flight ?? defaultCap };
+}
+
 export interface QueueDispatchOptions {
   job: z.input<typeof GpuJob>;
   parts: Record<string, Uint8Array>;

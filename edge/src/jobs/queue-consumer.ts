@@ -7,6 +7,7 @@ import { comfyRelay } from '../comfy/comfy-relay.ts';
 import { edgeConfig } from '../config/edge-config.ts';
 import { runDiscordJob } from '../discord/run-discord-job.ts';
 import { imagesResponse } from '../generation/images-response.ts';
+import { keyShare } from '../generation/queue-dispatch.ts';
 import { runGeneration } from '../generation/run-generation.ts';
 import { toApiError } from '../http/api-error.ts';
 import { deliverWebhook } from '../webhooks/deliver-webhook.ts';
@@ -58,6 +59,10 @@ async function runGenerateMessage(
         previewEvery: body.preview_every,
         // Nobody holds a connection open for it: the GPU queues' batch tier (scale-out mode).
         tier: 'batch',
+        share: keyShare(
+          { id: record.owner, max_in_flight: body.max_in_flight },
+          config.MAX_IN_FLIGHT_PER_KEY,
+        ),
       },
     );
     await relay.settled();

@@ -12,6 +12,8 @@ export interface GenerateMessage {
   generation: PreparedGeneration;
   /** Preview frames on the job's event stream every this many steps; 0 or absent = none. */
   preview_every?: number;
+  /** The owning key's own cap on jobs in the GPU queues (scale-out), when its record sets one. */
+  max_in_flight?: number;
   /** A ComfyUI-compatible run (POST /prompt): its hub, by API key id, hears the progress. */
   comfy?: { owner: string };
 }

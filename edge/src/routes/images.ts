@@ -10,6 +10,7 @@ import { z } from 'zod';
 import type { AppEnv } from '../env.ts';
 import { imagesResponse } from '../generation/images-response.ts';
 import { prepareGeneration } from '../generation/prepare-generation.ts';
+import { keyShare } from '../generation/queue-dispatch.ts';
 import { cachedImageKeys, runGeneration } from '../generation/run-generation.ts';
 import { ApiError } from '../http/api-error.ts';
 import { baseUrl } from '../http/base-url.ts';
@@ -76,7 +77,13 @@ images.post('/', async (c) => {
       };
       await c.env.JOB_STATE.getByName(jobId).create(record);
       await c.env.JOBS.send(
-        { type: 'generate', job_id: jobId, generation, preview_every: previewEvery },
+        {
+          type: 'generate',
+          job_id: jobId,
+          generation,
+          preview_every: previewEvery,
+          max_in_flight: c.var.apiKey.max_in_flight,
+        },
         { contentType: 'json' },
       );
       const view = jobView(record);
@@ -89,7 +96,7 @@ images.post('/', async (c) => {
   const outcome = await runGeneration(
     { env: c.env, config, waitUntil: (p) => c.executionCtx.waitUntil(p) },
     prepared,
-    { jobId },
+    { jobId, share: keyShare(c.var.apiKey, config.MAX_IN_FLIGHT_PER_KEY) },
   );
   c.header('X-Cache', outcome.cache);
   return c.json(imagesResponse(outcome, baseUrl(c)));

@@ -40,17 +40,25 @@ metrics.get('/metrics', async (c) => {
     ),
   );
   const lines: string[] = [];
-  const header = (name: keyof typeof HELP) => lines.push(`# HELP ${name} ${HELP[name]}`, `# TYPE ${name} gauge`);
+  const header = (name: keyof typeof HELP) =>
+    lines.push(`# HELP ${name} ${HELP[name]}`, `# TYPE ${name} gauge`);
   header('latent_edge_dispatch_backlog');
   for (const r of rows)
-    lines.push(`latent_edge_dispatch_backlog{model="${label(r.model)}",tier="${r.tier}"} ${r.counts.backlog}`);
+    lines.push(
+      `latent_edge_dispatch_backlog{model="${label(r.model)}",tier="${r.tier}"} ${r.counts.backlog}`,
+    );
   header('latent_edge_dispatch_in_flight');
   for (const r of rows)
-    lines.push(`latent_edge_dispatch_in_flight{model="${label(r.model)}",tier="${r.tier}"} ${r.counts.in_flight}`);
+    lines.push(
+      `latent_edge_dispatch_in_flight{model="${label(r.model)}",tier="${r.tier}"} ${r.counts.in_flight}`,
+    );
   header('latent_edge_dispatch_waiting');
   for (const model of c.var.config.MODELS) {
     const waiting = rows.filter((r) => r.model === model.id).reduce((sum, r) => sum + r.counts.waiting, 0);
     lines.push(`latent_edge_dispatch_waiting{model="${label(model.id)}"} ${waiting}`);
   }
-  return c.body(`${lines.join('\n')}\n`, 200, { 'Content-Type': PROMETHEUS_TEXT, 'Cache-Control': 'no-store' });
+  return c.body(`${lines.join('\n')}\n`, 200, {
+    'Content-Type': PROMETHEUS_TEXT,
+    'Cache-Control': 'no-store',
+  });
 });

@@ -14,6 +14,7 @@ import { type ImageSize, parseSize } from '../config/image-size.ts';
 import type { AppEnv } from '../env.ts';
 import { imageBytes, toBase64 } from '../generation/image-bytes.ts';
 import { prepareGeneration } from '../generation/prepare-generation.ts';
+import { keyShare } from '../generation/queue-dispatch.ts';
 import { runGeneration } from '../generation/run-generation.ts';
 import { findModel, type ServedModel } from '../generation/served-models.ts';
 import { ApiError } from '../http/api-error.ts';
@@ -106,7 +107,7 @@ export async function answerOpenAi(
     runGeneration(
       { env: c.env, config, waitUntil: (p) => c.executionCtx.waitUntil(p) },
       await prepareGeneration(config, request),
-      { jobId: crypto.randomUUID() },
+      { jobId: crypto.randomUUID(), share: keyShare(c.var.apiKey, config.MAX_IN_FLIGHT_PER_KEY) },
     ),
   );
   const base = baseUrl(c);
