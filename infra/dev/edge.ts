@@ -24,6 +24,8 @@ export interface EdgeOptions {
    * Workers too (wrangler applies them to every config).
    */
   extraConfigs?: string[];
+  /** The edge's own config (default: the repository's wrangler.toml), e.g. a scale-out one. */
+  config?: string;
 }
 
 export interface Edge {
@@ -41,7 +43,7 @@ export function startEdge(options: EdgeOptions): Edge {
       WRANGLER_BIN,
       'dev',
       '--config',
-      `${options.root}/wrangler.toml`,
+      options.config ?? `${options.root}/wrangler.toml`,
       ...(options.extraConfigs ?? []).flatMap((config) => ['--config', config]),
       '--ip',
       '127.0.0.1',

@@ -38,6 +38,8 @@ export interface StackOptions {
   gpuEnv?: Record<string, string>;
   /** wrangler configs run beside the edge (EdgeOptions.extraConfigs): tests' queue bridge. */
   edgeExtraConfigs?: string[];
+  /** The edge's wrangler config (EdgeOptions.config), when not wrangler.toml. */
+  edgeConfig?: string;
   onLine: (source: StackSource, line: string) => void;
   readyTimeoutMs?: number;
   /** Where wrangler writes its debug logs (default: ~/.config/.wrangler/logs). */
@@ -128,6 +130,7 @@ export class LocalStack {
       onLine: (line) => this.options.onLine('edge', line),
       wranglerLogPath: this.options.wranglerLogPath,
       extraConfigs: this.options.edgeExtraConfigs,
+      config: this.options.edgeConfig,
     });
     this.edgeProcess = edge;
     this.watch('edge', edge.child);

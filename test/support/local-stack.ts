@@ -25,6 +25,8 @@ export interface TestStackOptions {
   gpuEnv?: Record<string, string>;
   /** wrangler configs run beside the edge, e.g. writeQueueBridgeConfig()'s (test/support/queue-bridge/). */
   edgeExtraConfigs?: string[];
+  /** The edge's wrangler config, when not wrangler.toml (the scale-out one). */
+  edgeConfig?: string;
 }
 
 export async function startTestStack(options: TestStackOptions = {}): Promise<TestStack> {
@@ -42,6 +44,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     keyFile: join(dir, 'dev-key'),
     edgeVars: options.edgeVars,
     edgeExtraConfigs: options.edgeExtraConfigs,
+    edgeConfig: options.edgeConfig,
     // One onnxruntime thread: two cores are shared by the worker, workerd, the tests (and Chromium).
     gpuEnv: { INTRA_OP_THREADS: '1', ...options.gpuEnv },
     wranglerLogPath: join(dir, 'wrangler-logs'),

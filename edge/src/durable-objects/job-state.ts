@@ -320,6 +320,19 @@ export class JobState extends DurableObject<Env> {
     if (next) await this.saveDispatch(next);
   }
 
+  /** Its queue gave up on it (every delivery failed or lapsed): the job fails, saying so. */
+  async deadLetter(): Promise<void> {
+    const record = await this.loadDispatch();
+    if (!record || DISPATCH_FINISHED.has(record.status)) return;
+    const message = 'no gpu-worker finished the job: its queue message used up its deliveries (dead-lettered)';
+    await this.saveDispatch({
+      ...record,
+      status: 'failed',
+      lease: undefined,
+      error: { status: 503, code: 'gpu_unavailable', message },
+    });
+  }
+
   /** Ends a dispatch that has not ended: the worker holding it stops at its next progress post. */
   async cancelDispatch(): Promise<void> {
     const record = await this.loadDispatch();

@@ -3,6 +3,7 @@
 // a growing delay; any other failure, or the last retry, fails the job. The outcome is recorded
 // in the job's JobState before the message is acknowledged.
 
+import { DISPATCH_DEAD_LETTER_QUEUE, DispatchMessage } from '@latent-edge/shared/protocol/dispatch';
 import { comfyRelay } from '../comfy/comfy-relay.ts';
 import { edgeConfig } from '../config/edge-config.ts';
 import { runDiscordJob } from '../discord/run-discord-job.ts';
@@ -86,11 +87,21 @@ async function runGenerateMessage(
   message.ack();
 }
 
+/** A GPU queue's dead letters (scale-out): each job is failed with the reason, once. */
+async function handleDeadLetters(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+  for (const message of batch.messages) {
+    const body = DispatchMessage.safeParse(message.body);
+    if (body.success) await env.JOB_STATE.getByName(body.data.job_id).deadLetter();
+    message.ack();
+  }
+}
+
 export async function handleQueue(
   batch: MessageBatch<QueueMessage>,
   env: Env,
   ctx: ExecutionContext,
 ): Promise<void> {
+  if (batch.queue === DISPATCH_DEAD_LETTER_QUEUE) return handleDeadLetters(batch, env);
   for (const message of batch.messages) {
     const body = message.body;
     if (body.type === 'generate') {

@@ -30,6 +30,9 @@ export function dispatchQueueName(model: string, tier: Tier): string {
   return `latent-edge-gpu-${model.toLowerCase().replace(/[^a-z0-9]+/g, '-')}-${tier}`;
 }
 
+/** Where every GPU queue's undeliverable messages go; the edge consumes it and fails their jobs. */
+export const DISPATCH_DEAD_LETTER_QUEUE = 'latent-edge-gpu-dead';
+
 /** The edge's producer binding for a model's tier queue (wrangler.toml names it so). */
 export function dispatchBindingName(model: string, tier: Tier): string {
   return `GPU_QUEUE_${model.toUpperCase().replace(/[^A-Z0-9]+/g, '_')}_${tier.toUpperCase()}`;
