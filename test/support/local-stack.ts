@@ -4,6 +4,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { ensureDevKey } from '../../infra/dev/dev-key.ts';
 import { LocalStack, type StackInfo } from '../../infra/dev/stack.ts';
 import { freePorts } from './free-ports.ts';
 
@@ -17,6 +18,8 @@ export interface TestStack {
   persistTo: string;
   logs: () => string;
   close: () => Promise<void>;
+  /** The keys TestStackOptions.extraKeys asked for. */
+  extraKeys: string[];
 }
 
 export interface TestStackOptions {
@@ -27,6 +30,8 @@ export interface TestStackOptions {
   edgeExtraConfigs?: string[];
   /** The edge's wrangler config, when not wrangler.toml (the scale-out one). */
   edgeConfig?: string;
+  /** More API keys to create in the local KV before the edge starts (e.g. two clients). */
+  extraKeys?: number;
 }
 
 export async function startTestStack(options: TestStackOptions = {}): Promise<TestStack> {
@@ -53,6 +58,17 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
       if (process.env.E2E_LOGS) console.log(`[${source}] ${line}`);
     },
   });
+  const extraKeys: string[] = [];
+  for (let i = 0; i < (options.extraKeys ?? 0); i++) {
+    const created = await ensureDevKey({
+      root: REPO_ROOT,
+      persistTo,
+      keyFile: join(dir, `extra-key-${i}`),
+      name: `e2e extra key ${i}`,
+      wranglerLogPath: join(dir, 'wrangler-logs'),
+    });
+    extraKeys.push(created.key);
+  }
   const logs = () => lines.join('\n');
   const close = async () => {
     await stack.stop();
@@ -60,7 +76,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   };
   try {
     const info = await stack.start();
-    return { stack, info, dir, persistTo, logs, close };
+    return { stack, info, dir, persistTo, logs, close, extraKeys };
   } catch (error) {
     await close();
     throw new Error(`${(error as Error).message}\n--- stack output ---\n${lines.slice(-60).join('\n')}`);

@@ -34,6 +34,8 @@ export const EdgeConfig = z.object({
   JOB_DISPATCH: z.enum(['push', 'queues']).default('push'),
   /** Scale-out mode: jobs of one API key (or Discord server) in the GPU queues at once; a key's record may say otherwise. */
   MAX_IN_FLIGHT_PER_KEY: integer(1, 1000).default(4),
+  /** Scale-out mode: how long a worker's claim lives without a progress post (ms). */
+  DISPATCH_LEASE_MS: integer(1000, 600_000).default(15_000),
   /** Bearer token of GET /metrics (Prometheus); unset: the route answers 404. */
   METRICS_TOKEN: z.union([z.literal(''), secret('METRICS_TOKEN')]).optional(),
   /** One gpu-worker attempt's deadline, in ms; also the job's timeout_ms (the protocol's minimum is 1 s). */

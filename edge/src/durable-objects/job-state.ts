@@ -8,6 +8,7 @@
 
 import { DurableObject } from 'cloudflare:workers';
 import type { GpuResult } from '@latent-edge/shared/protocol/gpu-job';
+import { edgeConfig } from '../config/edge-config.ts';
 import {
   acceptsResult,
   type ClaimAnswer,
@@ -211,6 +212,10 @@ export class JobState extends DurableObject<Env> {
 
   // --- Dispatch over the GPU queues ---------------------------------------------------------
 
+  private get leaseMs(): number {
+    return edgeConfig(this.env).DISPATCH_LEASE_MS;
+  }
+
   private async loadDispatch(): Promise<DispatchRecord | undefined> {
     return this.ctx.storage.get<DispatchRecord>('dispatch');
   }
@@ -261,6 +266,7 @@ export class JobState extends DurableObject<Env> {
       worker,
       crypto.randomUUID(),
       Date.now(),
+      this.leaseMs,
     );
     if (record) await this.saveDispatch(record);
     return answer as ClaimAnswer;
@@ -271,7 +277,7 @@ export class JobState extends DurableObject<Env> {
     token: string,
     events: RelayedEvent[],
   ): Promise<{ held: false } | { held: true; cancel: boolean; expiresAt: number }> {
-    const decision = renewLease(await this.loadDispatch(), token, Date.now());
+    const decision = renewLease(await this.loadDispatch(), token, Date.now(), this.leaseMs);
     if (!decision.held) return decision;
     if (!decision.cancel) {
       await this.ctx.storage.put('dispatch', decision.record);
@@ -324,7 +330,8 @@ export class JobState extends DurableObject<Env> {
   async deadLetter(): Promise<void> {
     const record = await this.loadDispatch();
     if (!record || DISPATCH_FINISHED.has(record.status)) return;
-    const message = 'no gpu-worker finished the job: its queue message used up its deliveries (dead-lettered)';
+    const message =
+      'no gpu-worker finished the job: its queue message used up its deliveries (dead-lettered)';
     await this.saveDispatch({
       ...record,
       status: 'failed',

@@ -8,8 +8,11 @@ import type { ClaimRefusal, Tier } from '@latent-edge/shared/protocol/dispatch';
 import type { GpuResult } from '@latent-edge/shared/protocol/gpu-job';
 import type { StorePlan } from '../generation/store-results.ts';
 
-/** A lease lapses this long after the claim or the latest progress post (workers post twice a second). */
-export const LEASE_MS = 30_000;
+/**
+ * A lease lapses this long after the claim or the latest progress post (workers post twice a
+ * second), unless DISPATCH_LEASE_MS says otherwise: how soon a dead worker's job may be taken over.
+ */
+export const LEASE_MS = 15_000;
 
 export type DispatchStatus = 'queued' | 'claimed' | 'done' | 'failed' | 'cancelled';
 
@@ -58,6 +61,7 @@ export function claimDispatch(
   worker: string,
   token: string,
   now: number,
+  leaseMs = LEASE_MS,
 ): ClaimDecision {
   if (!record) return { granted: false, reason: 'unknown' };
   if (record.status === 'done' || record.status === 'failed') return { granted: false, reason: 'finished' };
@@ -74,7 +78,7 @@ export function claimDispatch(
   if (record.status === 'claimed' && record.lease && record.lease.expires_at > now) {
     return { granted: false, reason: 'claimed', retryAfterMs: record.lease.expires_at - now };
   }
-  const expiresAt = now + LEASE_MS;
+  const expiresAt = now + leaseMs;
   return {
     granted: true,
     token,
@@ -98,11 +102,16 @@ export type RenewDecision =
  * A progress post from `token`'s holder renews its lease. The holder learns of a cancel (or of
  * another attempt's result having won) in the answer, and stops.
  */
-export function renewLease(record: DispatchRecord | undefined, token: string, now: number): RenewDecision {
+export function renewLease(
+  record: DispatchRecord | undefined,
+  token: string,
+  now: number,
+  leaseMs = LEASE_MS,
+): RenewDecision {
   if (!record || !record.tokens.includes(token)) return { held: false };
   if (DISPATCH_FINISHED.has(record.status)) return { held: true, record, cancel: true, expiresAt: now };
   if (record.lease?.token !== token) return { held: false };
-  const expiresAt = now + LEASE_MS;
+  const expiresAt = now + leaseMs;
   return {
     held: true,
     cancel: false,
