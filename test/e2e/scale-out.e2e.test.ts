@@ -6,23 +6,21 @@
 // redelivered and finishes once, one image stored; a duplicate delivery runs at most once;
 // cancel mid-job; SIGTERM drain while pulling; a flooding key cannot starve another; and the
 // autoscaling query evaluated by promtool on what both services export.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findManifest, readManifests } from '../../infra/k8s/manifests.ts';
-import { writeScaleOutConfig } from '../../infra/scale-out/scale-out-config.ts';
-import { DISPATCH_DEAD_LETTER_QUEUE, dispatchQueueName } from '../../shared/src/protocol/dispatch.ts';
-import { FakeQueues } from '../support/fake-queues.ts';
-import { metricValue, type RunningWorker, startGpuWorker } from '../support/gpu-worker-process.ts';
-import { startTestStack, type TestStack } from '../support/local-stack.ts';
+import type { FakeQueues } from '../support/fake-queues.ts';
+import { metricValue, type RunningWorker } from '../support/gpu-worker-process.ts';
+import type { TestStack } from '../support/local-stack.ts';
 import { parseExposition, toInputSeries } from '../support/prometheus-exposition.ts';
 import { promtool, scratchDir, writeYamlFile } from '../support/promtool.ts';
-import { writeQueueBridgeConfig } from '../support/queue-bridge/bridge-config.ts';
+import {
+  BATCH,
+  INTERACTIVE,
+  METRICS_TOKEN,
+  type ScaleOutStack,
+  startScaleOutStack,
+} from '../support/scale-out-stack.ts';
 
-const INTERACTIVE = dispatchQueueName('tiny-sd', 'interactive');
-const BATCH = dispatchQueueName('tiny-sd', 'batch');
-const METRICS_TOKEN = 'metrics-token-0123456789abcdefghijklmnopqrstuv';
 /** A dead worker's message comes back this soon; jobs here take well under a second. */
 const VISIBILITY_MS = 6000;
 
@@ -31,25 +29,11 @@ interface ImagesAnswer {
 }
 
 describe('scale-out over queues with two pull workers', () => {
-  let dir: string;
+  let scaleOut: ScaleOutStack;
   let fake: FakeQueues;
   let stack: TestStack;
-  const workers: RunningWorker[] = [];
-
-  const startWorker = (name: string) =>
-    startGpuWorker({
-      GPU_SHARED_SECRET: stack.info.secrets.GPU_SHARED_SECRET,
-      MAX_BATCH: '2',
-      JOB_TIMEOUT_MS: '5000',
-      PULL_VISIBILITY_TIMEOUT_MS: String(VISIBILITY_MS),
-      PULL_IDLE_MAX_MS: '200',
-      PULL_QUEUES: `tiny-sd:interactive=${fake.queueId(INTERACTIVE)},tiny-sd:batch=${fake.queueId(BATCH)}`,
-      EDGE_URL: stack.stack.edgeUrl,
-      QUEUES_API_URL: fake.apiBase,
-      QUEUES_ACCOUNT_ID: fake.accountId,
-      QUEUES_API_TOKEN: fake.token,
-      WORKER_NAME: name,
-    });
+  let workers: RunningWorker[];
+  const startWorker = (name: string) => scaleOut.startWorker(name);
 
   const generate = async (prompt: string, key = stack.info.apiKey, extra: object = {}) => {
     const response = await fetch(`${stack.stack.edgeUrl}/v1/images`, {
@@ -94,42 +78,22 @@ describe('scale-out over queues with two pull workers', () => {
     fake.messages(queue).map((m) => JSON.parse(Buffer.from(m.body, 'base64').toString('utf8')));
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'latent-edge-scale-out-'));
-    fake = new FakeQueues({
-      queues: [
-        { name: INTERACTIVE, maxRetries: 3, deadLetterQueue: DISPATCH_DEAD_LETTER_QUEUE },
-        { name: BATCH, maxRetries: 3, deadLetterQueue: DISPATCH_DEAD_LETTER_QUEUE },
-        { name: DISPATCH_DEAD_LETTER_QUEUE },
-      ],
-    });
-    await fake.start();
-    const edgeConfig = writeScaleOutConfig(join(dir, 'wrangler.scale-out.json'));
-    const bridge = writeQueueBridgeConfig({
-      dir,
-      queues: edgeConfig.queues,
-      apiBase: fake.apiBase,
-      accountId: fake.accountId,
-      token: fake.token,
-    });
-    stack = await startTestStack({
-      edgeConfig: edgeConfig.path,
-      edgeExtraConfigs: [bridge],
+    scaleOut = await startScaleOutStack({
+      workers: 2,
       extraKeys: 1,
-      edgeVars: {
-        METRICS_TOKEN,
-        MAX_IN_FLIGHT_PER_KEY: '2',
-        DISPATCH_LEASE_MS: '2000',
-        GPU_TIMEOUT_MS: '60000',
+      edgeVars: { MAX_IN_FLIGHT_PER_KEY: '2', DISPATCH_LEASE_MS: '2000', GPU_TIMEOUT_MS: '60000' },
+      workerEnv: {
+        MAX_BATCH: '2',
+        JOB_TIMEOUT_MS: '5000',
+        PULL_VISIBILITY_TIMEOUT_MS: String(VISIBILITY_MS),
+        PULL_IDLE_MAX_MS: '200',
       },
     });
-    workers.push(await startWorker('worker-a'), await startWorker('worker-b'));
+    ({ fake, stack, workers } = scaleOut);
   });
 
   afterAll(async () => {
-    for (const worker of workers) await worker.stop();
-    await stack?.close();
-    await fake?.close();
-    rmSync(dir, { recursive: true, force: true });
+    await scaleOut?.close();
   });
 
   it('spreads synchronous jobs over both workers, each answered with a stored image', async () => {
