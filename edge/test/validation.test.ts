@@ -9,6 +9,7 @@ import {
   type ErrorBody,
   gpuCalls,
   ORIGIN,
+  pngHeaderBase64,
   postJson,
   uniquePrompt,
 } from './support/api.ts';
@@ -388,5 +389,87 @@ describe('deeply nested JSON', () => {
       }
     }
     expect(unexpected).toEqual([]);
+  });
+});
+
+// Pictures whose header claims more than anyone would send (decompression bombs: a few bytes
+// that would decode to gigabytes), and junk that starts with a valid signature.
+const bytesBase64 = (bytes: number[]) => btoa(String.fromCharCode(...bytes));
+
+/** A baseline JPEG's SOI, JFIF APP0 and SOF0 segments for width × height (all a header reader needs). */
+function jpegHeaderBase64(width: number, height: number): string {
+  return bytesBase64([
+    ...[0xff, 0xd8, 0xff, 0xe0, 0, 16, 0x4a, 0x46, 0x49, 0x46, 0, 1, 1, 0, 0, 1, 0, 1, 0, 0],
+    ...[0xff, 0xc0, 0, 17, 8, height >> 8, height & 255, width >> 8, width & 255, 3],
+    ...[1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1, 0xff, 0xd9],
+  ]);
+}
+
+/** A lossless WebP's RIFF header and VP8L bitstream header for width × height. */
+function webpHeaderBase64(width: number, height: number): string {
+  const bits = (width - 1) | ((height - 1) << 14);
+  return bytesBase64([
+    ...[0x52, 0x49, 0x46, 0x46, 26, 0, 0, 0, 0x57, 0x45, 0x42, 0x50],
+    ...[0x56, 0x50, 0x38, 0x4c, 13, 0, 0, 0, 0x2f],
+    bits & 255,
+    (bits >>> 8) & 255,
+    (bits >>> 16) & 255,
+    (bits >>> 24) & 255,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+  ]);
+}
+
+const PNG_JUNK = bytesBase64([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, ...Array(40).fill(0x41)]);
+
+describe('pixel bombs and junk with a valid signature', () => {
+  it.each([
+    ['a PNG of 30000 × 30000', pngHeaderBase64(30_000, 30_000), /30000x30000 .*more than 16777216/],
+    ['a JPEG of 20000 × 20000', jpegHeaderBase64(20_000, 20_000), /20000x20000 .*more than 16777216/],
+    ['a WebP of 16000 × 16000', webpHeaderBase64(16_000, 16_000), /16000x16000 .*more than 16777216/],
+    ['a PNG signature followed by junk', PNG_JUNK, /header does not give its size/],
+  ])('refuses %s as an init image with a 400, before a gpu-worker sees it', async (_, init_image, rule) => {
+    const prompt = uniquePrompt('bomb');
+    const error = await refusal(await postJson('/v1/images', { prompt, init_image }, key), 400);
+    expect(error.field).toBe('init_image');
+    expect(error.message).toMatch(rule);
+    expect(await gpuCalls(prompt)).toEqual([]);
+  });
+
+  it('refuses a bomb as a mask, and on the A1111 and OpenAI edit routes', async () => {
+    const bomb = pngHeaderBase64(30_000, 30_000);
+    const masked = await postJson(
+      '/v1/images',
+      { prompt: 'bomb', init_image: pngHeaderBase64(64, 64), mask: bomb },
+      key,
+    );
+    expect((await refusal(masked, 400)).field).toBe('mask');
+    const a1111 = await postJson('/sdapi/v1/img2img', { prompt: 'bomb', init_images: [bomb] }, key);
+    expect((await refusal(a1111, 400)).message).toContain('more than 16777216');
+    const form = new FormData();
+    form.append('image', new Blob([Uint8Array.from(atob(bomb), (c) => c.charCodeAt(0))]), 'x.png');
+    form.append('prompt', 'bomb');
+    const edit = await call('/v1/images/edits', { key, method: 'POST', body: form });
+    expect((await refusal(edit, 400)).message).toContain('more than 16777216');
+  });
+
+  it('stores no inputs/ object for an async job or a ComfyUI upload it refuses', async () => {
+    const before = (await env.IMAGES.list({ prefix: 'inputs/' })).objects.length;
+    for (const init_image of [PNG_JUNK, pngHeaderBase64(30_000, 30_000)]) {
+      const response = await postJson('/v1/images', { prompt: uniquePrompt('junk'), init_image }, key, {
+        Prefer: 'respond-async',
+      });
+      await refusal(response, 400);
+      const form = new FormData();
+      form.append('image', new Blob([Uint8Array.from(atob(init_image), (c) => c.charCodeAt(0))]), 'x.png');
+      await refusal(await call('/upload/image', { key, method: 'POST', body: form }), 400);
+    }
+    expect((await env.IMAGES.list({ prefix: 'inputs/' })).objects.length).toBe(before);
   });
 });
