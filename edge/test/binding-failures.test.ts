@@ -26,7 +26,7 @@ function failing<T extends object>(binding: T, message: string, sync = false): T
 }
 
 /** A Durable Object namespace whose stubs' calls fail as a reset or overloaded object's do. */
-function failingObjects<T extends DurableObjectNamespace>(namespace: T, message: string): T {
+function failingObjects<T extends object>(namespace: T, message: string): T {
   return new Proxy(namespace, {
     get(target, prop) {
       if (prop !== 'getByName' && prop !== 'get') return Reflect.get(target, prop);
