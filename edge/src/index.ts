@@ -3,6 +3,7 @@
 // AUTOMATIC1111-compatible ones behind an API key and its rate limit; one error path; the JOBS
 // queue consumer; and the Durable Object classes the bindings name.
 import { Hono } from 'hono';
+import { guardBindings } from './bindings/guarded-bindings.ts';
 import { edgeConfig } from './config/edge-config.ts';
 import { discordInteractions } from './discord/interactions.ts';
 import type { AppEnv } from './env.ts';
@@ -41,6 +42,8 @@ export const app = new Hono<AppEnv>();
 
 app.use(async (c, next) => {
   c.set('config', edgeConfig(c.env));
+  // After the config (parsed once per env object): a failing binding call is a 503, not a 500.
+  c.env = guardBindings(c.env);
   await next();
 });
 

@@ -70,6 +70,32 @@ describe('POST /sdapi/v1/txt2img', () => {
     expect(error.message).toContain('Euler a');
   });
 
+  it('echoes in parameters only the fields it knows, not what a client made up', async () => {
+    const response = await postJson(
+      '/sdapi/v1/txt2img',
+      {
+        prompt: uniquePrompt('a harbour'),
+        seed: 5,
+        send_images: true,
+        made_up: { a: [{ a: 'x'.repeat(1000) }] },
+        override_settings: { sd_vae: 'x'.repeat(1000) },
+      },
+      key,
+    );
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as Txt2ImgResponse;
+    expect(body.parameters).toMatchObject({ seed: 5, batch_size: 1, n_iter: 1 });
+    expect(body.parameters).not.toHaveProperty('made_up');
+    expect(body.parameters).not.toHaveProperty('send_images');
+    expect(body.parameters.override_settings).toBeUndefined();
+    // The ignored fields are still named, shortly, in info's warnings.
+    const warnings = (JSON.parse(body.info) as { warnings: string[] }).warnings;
+    expect(warnings.sort()).toEqual([
+      expect.stringMatching(/^made_up: \{a\} is ignored/),
+      expect.stringMatching(/^override_settings\.sd_vae: "x{56}\.\.\. is ignored/),
+    ]);
+  });
+
   it('accepts the API key as the password of Basic authentication, as A1111 clients send it', async () => {
     const response = await call('/sdapi/v1/samplers', {
       headers: { Authorization: `Basic ${btoa(`user:${key}`)}` },

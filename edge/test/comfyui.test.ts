@@ -3,7 +3,16 @@
 // one accepted workflow run through the real local Queue to the fake gpu-worker, heard on /ws.
 import { env, SELF } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { call, createApiKey, eventually, gpuCalls, gpuCancels, ORIGIN, uniquePrompt } from './support/api.ts';
+import {
+  call,
+  createApiKey,
+  eventually,
+  gpuCalls,
+  gpuCancels,
+  ORIGIN,
+  pngHeaderBase64,
+  uniquePrompt,
+} from './support/api.ts';
 
 let key: string;
 let owner: string;
@@ -235,7 +244,8 @@ describe('POST /upload/image', () => {
   }
 
   it('stores an image content-addressed and serves it back through /view?type=input', async () => {
-    const bytes = new Uint8Array([...PNG_HEAD, ...crypto.getRandomValues(new Uint8Array(20))]);
+    const header = Uint8Array.from(atob(pngHeaderBase64(64, 64)), (c) => c.charCodeAt(0));
+    const bytes = new Uint8Array([...header, ...crypto.getRandomValues(new Uint8Array(20))]);
     const response = await upload(bytes);
     expect(response.status).toBe(200);
     const { name, type } = (await response.json()) as { name: string; type: string };

@@ -104,4 +104,41 @@ describe('configuration', () => {
     expect(body.error.code).toBe('misconfigured');
     expect(body.error.message).toContain('CACHE_KEY_SECRET');
   });
+
+  it('refuses GPU_WORKERS with plain http to a host that is not loopback or a test name', async () => {
+    for (const workers of [
+      'http://gpu.example.com',
+      'https://gpu-a.example.com,http://10.0.0.5:8788',
+      'http://gpu.test.example.com',
+      'http://gpu-worker:8788',
+    ]) {
+      const ctx = createExecutionContext();
+      const response = await worker.fetch(
+        new Request(`${ORIGIN}/v1/models`),
+        { ...env, GPU_WORKERS: workers },
+        ctx,
+      );
+      expect(response.status, workers).toBe(500);
+      const body = (await response.json()) as ErrorBody;
+      expect(body.error.code).toBe('misconfigured');
+      expect(body.error.message).toContain('GPU_WORKERS');
+      expect(body.error.message).toContain('https');
+    }
+  });
+
+  it('accepts https anywhere and plain http to loopback and .test hosts', async () => {
+    for (const workers of [
+      'https://gpu.example.com',
+      'http://127.0.0.1:8788,http://localhost:8788,http://[::1]:8788',
+      'http://gpu-a.gpu.test',
+    ]) {
+      const ctx = createExecutionContext();
+      const response = await worker.fetch(
+        new Request(`${ORIGIN}/v1/models`, { headers: { Authorization: `Bearer ${key}` } }),
+        { ...env, GPU_WORKERS: workers },
+        ctx,
+      );
+      expect(response.status, workers).toBe(200);
+    }
+  });
 });

@@ -2,7 +2,7 @@
 // what is stored in R2, and the embedding cache.
 import { env } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createApiKey, gpuCalls, postJson, uniquePrompt } from './support/api.ts';
+import { createApiKey, gpuCalls, pngHeaderBase64, postJson, uniquePrompt } from './support/api.ts';
 
 interface ImagesBody {
   id: string;
@@ -153,8 +153,8 @@ describe('POST /v1/images', () => {
 
   it('sends an init image and its strength for img2img', async () => {
     const prompt = uniquePrompt('a painted fence');
-    const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0, 1, 2, 3]);
-    const init = btoa(String.fromCharCode(...png));
+    const init = pngHeaderBase64(64, 64, [1, 2, 3]);
+    const png = Uint8Array.from(atob(init), (c) => c.charCodeAt(0));
     const { body } = await generate({ prompt, seed: 9, init_image: init });
     expect(body.parameters.strength).toBe(0.75);
     expect((await gpuCalls(prompt))[0].init_image_bytes).toBe(png.length);

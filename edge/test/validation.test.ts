@@ -9,6 +9,7 @@ import {
   type ErrorBody,
   gpuCalls,
   ORIGIN,
+  pngHeaderBase64,
   postJson,
   uniquePrompt,
 } from './support/api.ts';
@@ -207,6 +208,9 @@ const ODD_STRINGS = [
   '../../',
   'NaN',
   '-1',
+  // Control characters: free for the tokenizer, six bytes each in JSON (R2 metadata).
+  '\u0001\u0007\u001b'.repeat(1300),
+  '\t\n\r'.repeat(1300),
 ];
 
 function randomValue(random: () => number, depth = 0): unknown {
@@ -222,7 +226,8 @@ function randomValue(random: () => number, depth = 0): unknown {
     case 4:
       return ODD_STRINGS[Math.floor(random() * ODD_STRINGS.length)];
     case 5:
-      return Math.floor(random() * 1e6) - 5e5;
+      // Now and then a value nested thousands of levels deep.
+      return random() < 0.1 ? nested(2000 + Math.floor(random() * 3000)) : Math.floor(random() * 1e6) - 5e5;
     case 6:
       return Array.from({ length: Math.floor(random() * 4) }, () => randomValue(random, depth + 1));
     default:
@@ -309,8 +314,9 @@ describe('generated bad inputs', () => {
             const answer = JSON.parse(text) as { images?: unknown[]; data?: unknown[] };
             generated += (answer.images ?? answer.data ?? []).length;
           }
-          // A valid random request may legitimately generate; those must not count as failures.
-          if (!ok && !(response.status === 200 && generating.includes(route))) {
+          // A valid random request may legitimately generate (or tokenize); those are not failures.
+          const answers = generating.includes(route) || route === '/v1/tokenize';
+          if (!ok && !(response.status === 200 && answers)) {
             unexpected.push(
               `${method} ${route} ${String(body).slice(0, 80)} → ${response.status} ${text.slice(0, 120)}`,
             );
@@ -324,5 +330,151 @@ describe('generated bad inputs', () => {
     // Refusals write nothing: R2 holds no more images than the valid requests were answered with.
     const listed = await env.IMAGES.list();
     expect(listed.objects.length).toBeLessThanOrEqual(generated);
+  });
+});
+
+// Hostile bodies a fuzzer of random values rarely builds: one value nested thousands of levels
+// deep (about 10 KB), in a known field, in an unknown one, and as the whole body.
+function nested(depth: number): unknown {
+  let value: unknown = 1;
+  for (let i = 0; i < depth; i++) value = i % 2 ? [value] : { a: value };
+  return value;
+}
+
+/** Arrays only, two bytes a level: the deepest value a body of `bytes` can hold. */
+function deepArray(bytes: number): string {
+  return `${'['.repeat(bytes / 2)}${']'.repeat(bytes / 2)}`;
+}
+
+const JSON_ROUTES = [
+  '/v1/images',
+  '/v1/images/generations',
+  '/v1/tokenize',
+  '/sdapi/v1/txt2img',
+  '/sdapi/v1/img2img',
+  '/sdapi/v1/options',
+  '/sdapi/v1/png-info',
+  '/prompt',
+  '/queue',
+];
+
+describe('deeply nested JSON', () => {
+  it('gets a 4xx JSON answer, never a 500, on every JSON route', { timeout: 60_000 }, async () => {
+    const deep = nested(5000);
+    const bodies = [
+      { prompt: uniquePrompt('deep'), steps: deep },
+      { prompt: uniquePrompt('deep'), seed: 1, unknown_field: deep },
+      { prompt: uniquePrompt('deep'), override_settings: { sd_vae: deep } },
+      deep,
+    ];
+    const raw = [
+      `{"prompt":"deep","steps":${deepArray(10_000)}}`,
+      `{"prompt":"deep","width":${deepArray(2_000_000)}}`,
+      `{"prompt":"deep","seed":1,"unknown_field":${deepArray(2_000_000)}}`,
+      deepArray(10_000),
+    ];
+    const unexpected: string[] = [];
+    for (const route of JSON_ROUTES) {
+      for (const text of [...bodies.map((body) => JSON.stringify(body)), ...raw]) {
+        expect(text.length).toBeGreaterThanOrEqual(10_000);
+        const response = await call(route, {
+          key,
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body: text,
+        });
+        const answer = await response.text();
+        // The A1111 routes ignore unknown fields as A1111 does; they may generate (200), but must
+        // not echo the unknown value back.
+        const fine =
+          (response.status >= 400 && response.status < 500 && answer.startsWith('{"error":')) ||
+          (response.status === 200 && route.startsWith('/sdapi/') && !answer.includes('{"a":[{"a":'));
+        if (!fine)
+          unexpected.push(`${route} ${text.slice(0, 60)} → ${response.status} ${answer.slice(0, 120)}`);
+      }
+    }
+    expect(unexpected).toEqual([]);
+  });
+});
+
+// Pictures whose header claims more than anyone would send (decompression bombs: a few bytes
+// that would decode to gigabytes), and junk that starts with a valid signature.
+const bytesBase64 = (bytes: number[]) => btoa(String.fromCharCode(...bytes));
+
+/** A baseline JPEG's SOI, JFIF APP0 and SOF0 segments for width × height (all a header reader needs). */
+function jpegHeaderBase64(width: number, height: number): string {
+  return bytesBase64([
+    ...[0xff, 0xd8, 0xff, 0xe0, 0, 16, 0x4a, 0x46, 0x49, 0x46, 0, 1, 1, 0, 0, 1, 0, 1, 0, 0],
+    ...[0xff, 0xc0, 0, 17, 8, height >> 8, height & 255, width >> 8, width & 255, 3],
+    ...[1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1, 0xff, 0xd9],
+  ]);
+}
+
+/** A lossless WebP's RIFF header and VP8L bitstream header for width × height. */
+function webpHeaderBase64(width: number, height: number): string {
+  const bits = (width - 1) | ((height - 1) << 14);
+  return bytesBase64([
+    ...[0x52, 0x49, 0x46, 0x46, 26, 0, 0, 0, 0x57, 0x45, 0x42, 0x50],
+    ...[0x56, 0x50, 0x38, 0x4c, 13, 0, 0, 0, 0x2f],
+    bits & 255,
+    (bits >>> 8) & 255,
+    (bits >>> 16) & 255,
+    (bits >>> 24) & 255,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+  ]);
+}
+
+const PNG_JUNK = bytesBase64([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, ...Array(40).fill(0x41)]);
+
+describe('pixel bombs and junk with a valid signature', () => {
+  it.each([
+    ['a PNG of 30000 × 30000', pngHeaderBase64(30_000, 30_000), /30000x30000 .*more than 16777216/],
+    ['a JPEG of 20000 × 20000', jpegHeaderBase64(20_000, 20_000), /20000x20000 .*more than 16777216/],
+    ['a WebP of 16000 × 16000', webpHeaderBase64(16_000, 16_000), /16000x16000 .*more than 16777216/],
+    ['a PNG signature followed by junk', PNG_JUNK, /header does not give its size/],
+  ])('refuses %s as an init image with a 400, before a gpu-worker sees it', async (_, init_image, rule) => {
+    const prompt = uniquePrompt('bomb');
+    const error = await refusal(await postJson('/v1/images', { prompt, init_image }, key), 400);
+    expect(error.field).toBe('init_image');
+    expect(error.message).toMatch(rule);
+    expect(await gpuCalls(prompt)).toEqual([]);
+  });
+
+  it('refuses a bomb as a mask, and on the A1111 and OpenAI edit routes', async () => {
+    const bomb = pngHeaderBase64(30_000, 30_000);
+    const masked = await postJson(
+      '/v1/images',
+      { prompt: 'bomb', init_image: pngHeaderBase64(64, 64), mask: bomb },
+      key,
+    );
+    expect((await refusal(masked, 400)).field).toBe('mask');
+    const a1111 = await postJson('/sdapi/v1/img2img', { prompt: 'bomb', init_images: [bomb] }, key);
+    expect((await refusal(a1111, 400)).message).toContain('more than 16777216');
+    const form = new FormData();
+    form.append('image', new Blob([Uint8Array.from(atob(bomb), (c) => c.charCodeAt(0))]), 'x.png');
+    form.append('prompt', 'bomb');
+    const edit = await call('/v1/images/edits', { key, method: 'POST', body: form });
+    expect((await refusal(edit, 400)).message).toContain('more than 16777216');
+  });
+
+  it('stores no inputs/ object for an async job or a ComfyUI upload it refuses', async () => {
+    const before = (await env.IMAGES.list({ prefix: 'inputs/' })).objects.length;
+    for (const init_image of [PNG_JUNK, pngHeaderBase64(30_000, 30_000)]) {
+      const response = await postJson('/v1/images', { prompt: uniquePrompt('junk'), init_image }, key, {
+        Prefer: 'respond-async',
+      });
+      await refusal(response, 400);
+      const form = new FormData();
+      form.append('image', new Blob([Uint8Array.from(atob(init_image), (c) => c.charCodeAt(0))]), 'x.png');
+      await refusal(await call('/upload/image', { key, method: 'POST', body: form }), 400);
+    }
+    expect((await env.IMAGES.list({ prefix: 'inputs/' })).objects.length).toBe(before);
   });
 });

@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import worker from '../src/index.ts';
 import { backoffSeconds } from '../src/jobs/queue-consumer.ts';
 import type { QueueMessage } from '../src/jobs/queue-message.ts';
+import { deliveryFailure } from '../src/webhooks/deliver-webhook.ts';
 import {
   call,
   createApiKey,
@@ -46,6 +47,16 @@ describe('webhooks', () => {
     ['https://[::ffff:192.168.0.1]/hook', 'private, loopback'],
     ['https://[fe80::1]/hook', 'private, loopback'],
     ['https://localhost/hook', 'local name'],
+    ['https://intranet/hook', 'local name'],
+    ['https://[64:ff9b::a00:1]/hook', 'private, loopback'],
+    ['https://[64:ff9b:1::1]/hook', 'private, loopback'],
+    ['https://[2002:a9fe:a9fe::1]/latest/meta-data', 'private, loopback'],
+    ['https://[fec0::1]/hook', 'private, loopback'],
+    ['https://[::127.0.0.1]/hook', 'private, loopback'],
+    ['https://[::8.8.8.8]/hook', 'private, loopback'],
+    ['https://[::ffff:0:127.0.0.1]/hook', 'private, loopback'],
+    ['https://[0:0:0:0:0:ffff:a9fe:a9fe]/hook', 'private, loopback'],
+    ['https://[2001::1]/hook', 'private, loopback'],
     ['https://printer.local/hook', 'local name'],
     ['https://user:pass@example.com/hook', 'credentials'],
     ['not a url', 'is not a URL'],
@@ -137,6 +148,32 @@ describe('webhooks', () => {
     expect(record?.webhook).toMatchObject({ attempts: 2, last_error: 'answered 500' });
     expect(record?.webhook?.delivered_at).toBeUndefined();
     expect(await webhooksFor(id)).toHaveLength(2);
+  });
+
+  it('accepts public IPv6 targets, including NAT64 and 6to4 forms of public IPv4', async () => {
+    for (const target of [
+      'https://[2606:4700::1111]/hook',
+      'https://[64:ff9b::808:808]/hook',
+      'https://[2002:808:808::1]/hook',
+    ]) {
+      const response = await postJson('/v1/images', { prompt: uniquePrompt('v6'), webhook: target }, key, {
+        Prefer: 'respond-async',
+      });
+      expect(response.status, target).toBe(202);
+    }
+  });
+
+  it("tells the owner a failed connection without the network's own error text", () => {
+    // The local runtime answers a failing outbound fetch with a 500 rather than a rejection, so
+    // the errors a real network throws are given here as workerd words them.
+    const refused = new Error('Network connection lost: connect ECONNREFUSED 10.0.0.7:6379');
+    expect(deliveryFailure(refused)).toBe('the connection failed');
+    expect(deliveryFailure(new TypeError('DNS lookup failed for redis.internal'))).toBe(
+      'the connection failed',
+    );
+    expect(deliveryFailure(new DOMException('The operation timed out', 'TimeoutError'))).toBe(
+      'no answer within 10 s',
+    );
   });
 
   it('backs off 10, 20, 40 and 80 s between retries, never more than 5 minutes', () => {

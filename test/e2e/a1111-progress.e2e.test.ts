@@ -79,4 +79,17 @@ describe('A1111 progress, interrupt and png-info with the real gpu-worker', () =
     expect(read.info).toBe(infotext);
     expect(read.parameters).toMatchObject({ Prompt: 'a blue square', Seed: '33', Steps: '2' });
   });
+
+  it('stores an image of a long control-character prompt, whose png-info gives the prompt whole', async () => {
+    // Control characters cost no tokens but six bytes each in the JSON of R2's metadata: past
+    // its limit, unless the edge shortens its copy. The PNG's own chunk keeps every character.
+    const prompt = `a green lantern ☕ ${'\u0001\t'.repeat(1900)}`;
+    const made = await post('/sdapi/v1/txt2img', { prompt, steps: 2, seed: 34 });
+    expect(made.status).toBe(200);
+    const body = (await made.json()) as { images: string[] };
+    const info = await post('/sdapi/v1/png-info', { image: body.images[0] });
+    expect(info.status).toBe(200);
+    const read = (await info.json()) as { info: string };
+    expect(read.info.startsWith(`${prompt}\n`)).toBe(true);
+  });
 });

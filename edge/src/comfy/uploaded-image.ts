@@ -4,6 +4,7 @@
 // overwrite another's image.
 import { sha256Hex } from '@latent-edge/shared/crypto/hmac';
 import { LIMITS } from '@latent-edge/shared/protocol/limits';
+import { checkPixelCount } from '../generation/init-image.ts';
 import { ApiError } from '../http/api-error.ts';
 import { initImageKey } from '../jobs/queue-message.ts';
 
@@ -45,6 +46,8 @@ export async function storeUpload(bucket: R2Bucket, file: File): Promise<string>
   const format = bytes.length >= 12 ? FORMATS.find((f) => f.test(bytes)) : undefined;
   if (!format)
     throw new ApiError(400, 'invalid_request', 'image: not a PNG, JPEG or WebP image', { field: 'image' });
+  // A later LoadImage decodes it: junk and bombs are refused now, before they are stored.
+  checkPixelCount(bytes, 'image');
   const sha256 = await sha256Hex(bytes);
   await bucket.put(initImageKey(sha256), bytes, { httpMetadata: { contentType: format.type } });
   return `${sha256}.${format.ext}`;

@@ -3,6 +3,7 @@
 // or ADetailer, hires fix, face restoration): they are accepted, as A1111 accepts them, but a
 // field set to anything but its "off" value gets a warning in the answer's `info`, so the caller
 // learns the image was made without it.
+import { describeValue } from '@latent-edge/shared/protocol/validation-error';
 
 /** Fields that only say how A1111 stores or sends results: nothing for the image to lack. */
 const INERT = new Set([
@@ -25,9 +26,12 @@ function isOff(value: unknown): boolean {
 
 function describe(value: unknown): string {
   if (value !== null && typeof value === 'object' && !Array.isArray(value))
-    return `{${Object.keys(value).slice(0, 5).join(', ')}}`;
-  const text = JSON.stringify(value);
-  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
+    return `{${Object.keys(value)
+      .slice(0, 5)
+      .map((name) => name.slice(0, 40))
+      .join(', ')}}`;
+  // Bounded, whatever the value's size or depth (a client's field is not ours to stringify whole).
+  return describeValue(value);
 }
 
 /**

@@ -16,8 +16,23 @@ const secret = (name: string) =>
 
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
 
+/**
+ * Hosts plain http may reach: loopback (the local stack) and `.test` names (RFC 6761: never in
+ * public DNS; the edge tests' fake gpu-workers). Anything else carries the signed jobs, prompts
+ * and images across a network in clear text.
+ */
+const PLAIN_HTTP_HOST = /^(localhost|127(\.\d{1,3}){3}|\[::1\]|([a-z0-9-]+\.)*(localhost|test))$/i;
+
+const gpuWorkerUrl = httpUrl.refine(
+  (url) => {
+    const { protocol, hostname } = new URL(url);
+    return protocol === 'https:' || PLAIN_HTTP_HOST.test(hostname);
+  },
+  { error: (issue) => `${String(issue.input)} uses plain http to a host that is not loopback: use https` },
+);
+
 export const EdgeConfig = z.object({
-  /** gpu-worker base URLs, comma-separated. */
+  /** gpu-worker base URLs, comma-separated: https, or plain http to loopback or `.test` hosts. */
   GPU_WORKERS: z
     .string()
     .transform((value) =>
@@ -26,7 +41,7 @@ export const EdgeConfig = z.object({
         .map((url) => url.trim().replace(/\/+$/, ''))
         .filter(Boolean),
     )
-    .pipe(z.array(httpUrl).min(1, { error: 'GPU_WORKERS lists no URL' })),
+    .pipe(z.array(gpuWorkerUrl).min(1, { error: 'GPU_WORKERS lists no URL' })),
   /**
    * How jobs reach the gpu-workers: "push" sends each to a GPU_WORKERS URL; "queues" puts it on
    * its model's GPU queue for workers to pull (scale-out; infra/DEPLOY.md "Scale out").

@@ -1,9 +1,10 @@
 // Images in R2: content-addressed by their result-cache key, written once with the HTTP headers
 // they are served with and the parameters that made them (R2 metadata travels with the object,
-// so the share page needs nothing else). R2 caps custom + HTTP metadata at 8 192 bytes
-// (SD-NOTES §6.3): long prompts are shortened in the metadata only; the PNG keeps them whole.
+// so the share page needs nothing else). R2 caps the metadata (r2-metadata-size.ts): long prompts
+// are shortened in the metadata only, marked so; the PNG's text chunks keep them whole.
 import type { OutputFormat } from '@latent-edge/shared/protocol/generation-request';
 import type { PreparedGeneration } from './prepare-generation.ts';
+import { fitsR2Metadata } from './r2-metadata-size.ts';
 import { rememberStored } from './stored-images.ts';
 
 export const IMAGE_EXTENSIONS: Readonly<Record<OutputFormat, string>> = {
@@ -49,30 +50,49 @@ export interface ImageParameters {
   prompts_shortened?: boolean;
 }
 
-/** Bytes left for the two prompts once the other fields and the HTTP metadata are counted. */
-const PROMPT_METADATA_BYTES = 6000;
+/** The first `fraction` of `text`'s code points (never half a surrogate pair), marked when cut. */
+function shorten(text: string, fraction: number): string {
+  const chars = Array.from(text);
+  const kept = Math.floor(chars.length * fraction);
+  // ASCII marker: one character above U+00FF would make Miniflare count the whole value twice.
+  return kept >= chars.length ? text : `${chars.slice(0, kept).join('')}...`;
+}
 
-function shorten(text: string, maxBytes: number): string {
-  const bytes = new TextEncoder().encode(text);
-  if (bytes.length <= maxBytes) return text;
-  // Cut on a character boundary: decoding a truncated UTF-8 tail drops the partial character.
-  return `${new TextDecoder().decode(bytes.subarray(0, maxBytes - 3)).replace(/\uFFFD+$/, '')}…`;
+function storedMetadata(parameters: ImageParameters): Record<string, string> {
+  return { seed: String(parameters.seed), params: JSON.stringify(parameters) };
+}
+
+/**
+ * The parameters as stored: whole when their JSON fits R2's metadata limit, else with both
+ * prompts cut to the same (largest fitting) share of their characters and `prompts_shortened`.
+ * What counts is the serialized size, not the prompt's: JSON writes a control character (free
+ * for the tokenizer) as six bytes, so a valid prompt can be many times its length.
+ */
+function fitParameters(whole: ImageParameters): ImageParameters {
+  if (fitsR2Metadata(storedMetadata(whole))) return whole;
+  const cut = (fraction: number): ImageParameters => ({
+    ...whole,
+    prompt: shorten(whole.prompt, fraction),
+    negative_prompt: shorten(whole.negative_prompt, fraction),
+    prompts_shortened: true,
+  });
+  // Binary search on the share kept; empty prompts always fit (the other fields are small).
+  let low = 0;
+  let high = 1;
+  for (let i = 0; i < 16; i++) {
+    const middle = (low + high) / 2;
+    if (fitsR2Metadata(storedMetadata(cut(middle)))) low = middle;
+    else high = middle;
+  }
+  return cut(low);
 }
 
 export function imageParameters(generation: PreparedGeneration, seed: number): ImageParameters {
-  const encoder = new TextEncoder();
-  const promptBytes = encoder.encode(generation.prompt.text).length;
-  const negativeBytes = encoder.encode(generation.negativePrompt.text).length;
-  const fits = promptBytes + negativeBytes <= PROMPT_METADATA_BYTES;
-  const share = (bytes: number) =>
-    Math.floor((PROMPT_METADATA_BYTES * bytes) / (promptBytes + negativeBytes));
-  return {
+  return fitParameters({
     model: generation.model,
     revision: generation.revision,
-    prompt: fits ? generation.prompt.text : shorten(generation.prompt.text, share(promptBytes)),
-    negative_prompt: fits
-      ? generation.negativePrompt.text
-      : shorten(generation.negativePrompt.text, share(negativeBytes)),
+    prompt: generation.prompt.text,
+    negative_prompt: generation.negativePrompt.text,
     width: generation.width,
     height: generation.height,
     steps: generation.steps,
@@ -91,8 +111,7 @@ export function imageParameters(generation: PreparedGeneration, seed: number): I
       },
     }),
     ...(generation.zoomedFrom !== undefined ? { zoomed_from: generation.zoomedFrom } : {}),
-    ...(fits ? {} : { prompts_shortened: true }),
-  };
+  });
 }
 
 export async function storeImage(
@@ -107,7 +126,7 @@ export async function storeImage(
       contentType: IMAGE_CONTENT_TYPES[parameters.output_format],
       cacheControl: IMMUTABLE_CACHE_CONTROL,
     },
-    customMetadata: { seed: String(parameters.seed), params: JSON.stringify(parameters) },
+    customMetadata: storedMetadata(parameters),
   });
   rememberStored(name);
   return object;

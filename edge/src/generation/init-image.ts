@@ -1,8 +1,10 @@
 // img2img's starting image and inpainting's mask arrive as base64 inside the JSON body (already
 // checked to be base64 by the shared schema). Here: the decoded size limit, a look at the first
 // bytes so a file that is not PNG, JPEG or WebP is refused at the edge instead of after a trip to
-// a gpu-worker, and the pixel size from the header (image-size), so a mask of another size than
-// its image is refused too.
+// a gpu-worker, and the pixel size from the header (image-size): a header that does not parse
+// (junk behind a valid signature) or claims more than LIMITS.maxInitImagePixels (a decompression
+// bomb) is refused here, before anything is stored or sent, and a mask of another size than its
+// image is refused too.
 import { LIMITS } from '@latent-edge/shared/protocol/limits';
 import { imageSize } from 'image-size';
 import { ApiError } from '../http/api-error.ts';
@@ -44,7 +46,21 @@ export function decodeInitImage(base64: string, field = 'init_image'): Uint8Arra
   if (bytes.length < 12 || !SIGNATURES.some((s) => s.test(bytes))) {
     throw new ApiError(400, 'invalid_request', `${field}: not a PNG, JPEG or WebP image`, { field });
   }
+  checkPixelCount(bytes, field);
   return bytes;
+}
+
+/** Refuses a picture whose header does not parse or claims more pixels than any job may decode. */
+export function checkPixelCount(bytes: Uint8Array, field: string): void {
+  const { width, height } = pixelSize(bytes, field);
+  if (width * height > LIMITS.maxInitImagePixels) {
+    throw new ApiError(
+      400,
+      'invalid_request',
+      `${field}: ${width}x${height} is ${width * height} pixels, more than ${LIMITS.maxInitImagePixels}`,
+      { field },
+    );
+  }
 }
 
 /** Width and height from the file's header; a header that does not parse is the client's 400. */

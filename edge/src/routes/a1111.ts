@@ -141,6 +141,24 @@ a1111.post('/img2img', async (c) => {
   return answerA1111(c, body, HONOURED_IMG2IMG, IMG2IMG_CLIENT_NAMES, img2img);
 });
 
+/**
+ * A1111 echoes the request as its pydantic model holds it: the fields it knows. Only the fields
+ * honoured here go back, so whatever else a client sent (any size, any depth) is not answered
+ * after the GPU ran; those are named, shortly, in info's warnings. init_images are not sent back
+ * (A1111 answers them as null).
+ */
+function echoedFields(body: Record<string, unknown>, honoured: ReadonlySet<string>): Record<string, unknown> {
+  const echoed: Record<string, unknown> = {};
+  for (const field of honoured) {
+    if (field !== 'init_images' && field !== 'override_settings' && body[field] !== undefined)
+      echoed[field] = body[field];
+  }
+  const settings = body.override_settings as Record<string, unknown> | undefined;
+  const checkpoint = settings?.sd_model_checkpoint;
+  if (checkpoint !== undefined) echoed.override_settings = { sd_model_checkpoint: checkpoint };
+  return echoed;
+}
+
 /** txt2img and img2img: the native request, the job, and A1111's answer with its info. */
 async function answerA1111(
   c: Context<AppEnv>,
@@ -250,12 +268,10 @@ async function answerA1111(
     outcome.images.map(async (image) => toBase64(await imageBytes(c.env.IMAGES, image))),
   );
   c.header('X-Cache', outcome.cache);
-  // A1111 echoes the request; init_images are not sent back (it answers them as null).
-  const { init_images: _init, ...echoed } = body;
   return c.json({
     images,
     parameters: {
-      ...echoed,
+      ...echoedFields(body, honoured),
       ...(body.init_images && { init_images: null, mask: null }),
       steps: g.steps,
       cfg_scale: g.guidanceScale,

@@ -65,6 +65,14 @@ sharePage.get('/:key', async (c) => {
     ['Guidance scale', params.guidance_scale],
     ['Seed', params.seed],
   ];
+  if (params.prompts_shortened) {
+    rows.push([
+      'Note',
+      params.output_format === 'png'
+        ? "the prompts are shortened here (R2's metadata limit); the PNG's parameters hold them whole"
+        : "the prompts are shortened here (R2's metadata limit)",
+    ]);
+  }
   const curl = `curl ${base}/v1/images -H "Authorization: Bearer $KEY" -H "Content-Type: application/json" -d '${JSON.stringify(reproduceBody(params)).replaceAll("'", "'\\''")}'`;
 
   c.header('Cache-Control', 'public, max-age=3600');

@@ -28,8 +28,20 @@ async function post(config: EdgeConfig, record: JobRecord, messageId: string): P
     await response.body?.cancel();
     return response.ok ? undefined : `answered ${response.status}`;
   } catch (error) {
-    return error instanceof Error ? error.message : String(error);
+    console.error(`webhook for job ${record.id}:`, error);
+    return deliveryFailure(error);
   }
+}
+
+/**
+ * What the webhook's owner is told of a fetch that threw: whether it timed out, nothing more.
+ * The network's own text (refused, reset, a name that does not resolve, an address) would let an
+ * owner scan hosts and ports behind the edge one webhook at a time; it goes to the logs.
+ */
+export function deliveryFailure(error: unknown): string {
+  return error instanceof Error && error.name === 'TimeoutError'
+    ? `no answer within ${TIMEOUT_MS / 1000} s`
+    : 'the connection failed';
 }
 
 export async function deliverWebhook(env: Env, config: EdgeConfig, jobId: string): Promise<DeliveryResult> {

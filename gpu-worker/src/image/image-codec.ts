@@ -2,6 +2,7 @@
 
 import type { OutputFormat } from '@latent-edge/shared/protocol/generation-request';
 import sharp from 'sharp';
+import { sharpInput } from './image-input.ts';
 import { addPngText } from './png-text.ts';
 
 export const CONTENT_TYPES: Readonly<Record<OutputFormat, string>> = {
@@ -50,7 +51,7 @@ export class ImageDecodeError extends Error {
 /** Decodes any image sharp reads, resized (cover, centred) to width × height, as RGB bytes. */
 export async function decodeImage(bytes: Uint8Array, width: number, height: number): Promise<Uint8Array> {
   try {
-    const { data } = await sharp(bytes, { limitInputPixels: 64 * 1024 * 1024 })
+    const { data } = await sharpInput(bytes)
       .rotate()
       .resize(width, height, { fit: 'cover' })
       .removeAlpha()

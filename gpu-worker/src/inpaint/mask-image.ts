@@ -7,6 +7,7 @@
 import type { MaskSource } from '@latent-edge/shared/protocol/generation-request';
 import sharp from 'sharp';
 import { ImageDecodeError } from '../image/image-codec.ts';
+import { sharpInput } from '../image/image-input.ts';
 
 export interface MaskOptions {
   source: MaskSource;
@@ -25,9 +26,7 @@ export async function readMask(
 ): Promise<Float32Array> {
   let channel: Buffer;
   try {
-    const fitted = sharp(bytes, { limitInputPixels: 64 * 1024 * 1024 })
-      .rotate()
-      .resize(width, height, { fit: 'cover' });
+    const fitted = sharpInput(bytes).rotate().resize(width, height, { fit: 'cover' });
     const single =
       options.source === 'alpha' ? fitted.ensureAlpha().extractChannel(3) : fitted.removeAlpha().greyscale();
     channel = await single.raw().toBuffer();

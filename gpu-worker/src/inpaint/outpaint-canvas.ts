@@ -4,6 +4,7 @@
 // mask covers exactly that border. The result is then an ordinary inpainting request.
 import sharp from 'sharp';
 import { ImageDecodeError } from '../image/image-codec.ts';
+import { sharpInput } from '../image/image-input.ts';
 
 export interface Extension {
   left: number;
@@ -28,7 +29,7 @@ export async function outpaintCanvas(
   const inner = { width: width - left - right, height: height - top - bottom };
   let image: Buffer;
   try {
-    image = await sharp(init, { limitInputPixels: 64 * 1024 * 1024 })
+    image = await sharpInput(init)
       .rotate()
       .resize(inner.width, inner.height, { fit: 'cover' })
       .removeAlpha()

@@ -142,11 +142,27 @@ export function encodeRequestPrompts(
   return encodePrompts(model, request.prompt, request.negativePrompt, guided, cache);
 }
 
+/** The client's pictures, decoded: the init image's RGB at the output size and inpainting's plan. */
+export interface DecodedInputs {
+  init?: Uint8Array;
+  plan?: InpaintPlan;
+}
+
+/** Decodes the init image, mask and outpainting canvas (sharp only; no model session runs). */
+export async function decodeInputs(request: GenerateRequest): Promise<DecodedInputs> {
+  const { initImage, inpaint } = await outpainted(request);
+  const init = initImage ? await decodeImage(initImage, request.width, request.height) : undefined;
+  const plan = init && inpaint ? await planInpaint(init, inpaint, request.width, request.height) : undefined;
+  return { init, plan };
+}
+
 /** Step 2: one DenoisingImage per seed, with its own generator, scheduler and latents. */
 export async function prepareImages(
   model: DiffusionModel,
   request: GenerateRequest,
   prompts: EncodedPrompts,
+  /** The request's pictures, already decoded (the step batcher does it off its loop). */
+  inputs?: DecodedInputs,
 ): Promise<DenoisingImage[]> {
   const { spec, folder } = model;
   const height = request.height / 8;
@@ -156,12 +172,7 @@ export async function prepareImages(
     ? guidanceScaleEmbedding(request.guidanceScale, spec.timestepCondDim)
     : undefined;
   const timeIds = spec.timeIdsSize ? sizeConditioning(request.width, request.height) : undefined;
-  const { initImage, inpaint: inpaintOptions } = await outpainted(request);
-  const init = initImage ? await decodeImage(initImage, request.width, request.height) : undefined;
-  const plan =
-    init && inpaintOptions
-      ? await planInpaint(init, inpaintOptions, request.width, request.height)
-      : undefined;
+  const { init, plan } = inputs ?? (await decodeInputs(request));
   const encodeRgb = plan?.rgb ?? init;
   const planes = encodeRgb && rgbToPlanes(encodeRgb, request.width, request.height);
   const encodedInit = planes ? await model.encodeImage(planes, request.height, request.width) : undefined;

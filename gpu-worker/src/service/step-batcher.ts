@@ -5,14 +5,19 @@
 // job leaves when its last step is done and is decoded. Every image keeps its own scheduler and
 // generator, so its pixels are the same as when it runs alone. A job with LoRAs brings the model
 // with them merged in (same VAE and shapes, other UNet/text-encoder sessions): it is encoded and
-// stepped with that model, and shares UNet calls only with jobs of the same LoRA set.
+// stepped with that model, and shares UNet calls only with jobs of the same LoRA set. A job's
+// client pictures (init image, mask) are decoded from the moment it is queued, beside the loop:
+// the loop steps the running jobs meanwhile and admits the job once its pictures are ready, so a
+// slow decode delays that job alone.
 
 import { ImageDecodeError } from '../image/image-codec.ts';
 import type { DiffusionModel } from '../model/diffusion-model.ts';
 import { RequestError } from '../pipeline/check-request.ts';
 import { batchKey, type DenoisingImage, denoiseStep, endEarly, isFinished } from '../pipeline/denoise.ts';
 import {
+  type DecodedInputs,
   decodeImages,
+  decodeInputs,
   encodeImages,
   encodeRequestPrompts,
   prepareImages,
@@ -42,6 +47,8 @@ export class StepBatcher {
   /** Recent duration of one batched step, for the ETA of a job that has not stepped yet. */
   private recentStepMs = 0;
   private readonly previewMap: LatentRgbMap | undefined;
+  /** Queued jobs' pictures being decoded; `settled` once the decode is done either way. */
+  private readonly decoding = new WeakMap<Job, { settled: boolean; inputs: Promise<DecodedInputs> }>();
 
   constructor(
     private readonly model: DiffusionModel,
@@ -85,6 +92,19 @@ export class StepBatcher {
       );
     }
     this.waiting.push(job);
+    if (job.request.initImage) {
+      const entry = { settled: false, inputs: decodeInputs(job.request) };
+      // Marks the outcome (and handles a rejection now; admit() awaits it for the job's error).
+      entry.inputs.then(
+        () => {
+          entry.settled = true;
+        },
+        () => {
+          entry.settled = true;
+        },
+      );
+      this.decoding.set(job, entry);
+    }
     job.emit({ type: 'queued', position: this.waiting.length });
     this.updateGauges();
     this.loop ??= this.run().finally(() => {
@@ -164,14 +184,18 @@ export class StepBatcher {
       const job = this.waiting[0];
       const fits = this.runningImages() + job.request.seeds.length <= this.options.maxBatch;
       if (!fits && this.running.length > 0) return;
+      const decoding = this.decoding.get(job);
+      // Step the others while its pictures decode; wait for them only when there is nothing else.
+      if (decoding && !decoding.settled && (this.running.length > 0 || this.finishing.size > 0)) return;
       this.waiting.shift();
       this.starting = job;
       try {
         const timer = new StageTimer();
         job.startedAt = performance.now();
         job.state = 'running';
+        const inputs = decoding ? await decoding.inputs : undefined;
         job.prompts = await encodeRequestPrompts(this.modelOf(job), job.request, this.cache);
-        job.images = await prepareImages(this.modelOf(job), job.request, job.prompts);
+        job.images = await prepareImages(this.modelOf(job), job.request, job.prompts, inputs);
         job.timings.encode = timer.lap();
         this.countEmbeddings(job);
         this.running.push(job);

@@ -16,6 +16,13 @@ export const LIMITS = {
   maxSeed: Number.MAX_SAFE_INTEGER,
   /** Decoded init image size for img2img. */
   maxInitImageBytes: 8 * 1024 * 1024,
+  /**
+   * Pixels of an init image or mask, read from its header at the edge and enforced again by the
+   * gpu-worker's decoder: (2 × maxSize)², twice the largest side any model makes in each
+   * direction. A 12-megapixel phone photo fits; a small file claiming a huge picture (a
+   * decompression bomb) is refused before anything is decoded or stored.
+   */
+  maxInitImagePixels: 4 * 2048 * 2048,
   /** Long prompts are split into 75-token chunks; this many at most (225 tokens; A1111 has no limit). */
   maxPromptChunks: 3,
   /**

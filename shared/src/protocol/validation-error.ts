@@ -8,10 +8,37 @@ export interface FieldError {
   field?: string;
 }
 
-function describeValue(value: unknown): string {
+/** Characters of a bad value a message shows. */
+const SHOWN_CHARS = 60;
+/** Unknown field names a message lists. */
+const SHOWN_KEYS = 10;
+
+/**
+ * The start of `value` as JSON, at most about `room` characters. It walks only as far as it
+ * writes, so its cost (and its depth of recursion, at most `room`) does not grow with the value:
+ * `JSON.stringify` of a body nested a million levels deep overflows the stack, and of a 12 MB
+ * string copies it whole, only for all but 60 characters to be cut.
+ */
+function jsonPrefix(value: unknown, room: number): string {
+  if (typeof value === 'string') return JSON.stringify(value.slice(0, room));
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? String(value);
+  const [open, close] = Array.isArray(value) ? ['[', ']'] : ['{', '}'];
+  let text = open;
+  const entries = Array.isArray(value) ? value.entries() : Object.entries(value).values();
+  for (const [name, item] of entries) {
+    if (text.length >= room) break;
+    if (text.length > 1) text += ',';
+    if (!Array.isArray(value)) text += `${JSON.stringify(String(name).slice(0, room))}:`;
+    text += jsonPrefix(item, room - text.length);
+  }
+  return text + close;
+}
+
+/** A bad value for a message: JSON, cut to 60 characters with "..." when longer. */
+export function describeValue(value: unknown): string {
   if (value === undefined) return 'nothing';
-  const text = typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+  const text = jsonPrefix(value, SHOWN_CHARS + 1);
+  return text.length > SHOWN_CHARS ? `${text.slice(0, SHOWN_CHARS - 3)}...` : text;
 }
 
 function fieldPath(path: readonly PropertyKey[]): string | undefined {
@@ -26,7 +53,7 @@ export function toFieldError(error: z.ZodError): FieldError {
   if (issue.code === 'unrecognized_keys') {
     return {
       code: 'invalid_request',
-      message: `unknown field ${issue.keys.map((k) => `"${k}"`).join(', ')}`,
+      message: `unknown field ${issue.keys.slice(0, SHOWN_KEYS).map(describeValue).join(', ')}${issue.keys.length > SHOWN_KEYS ? ` and ${issue.keys.length - SHOWN_KEYS} more` : ''}`,
     };
   }
   const subject = field ?? 'body';
