@@ -10,7 +10,14 @@ import { ApiError } from '../http/api-error.ts';
 const RETRY_AFTER_SECONDS = 5;
 
 const STORAGE: readonly (keyof Env)[] = ['IMAGES', 'API_KEYS', 'EMBEDDINGS', 'JOBS'];
-const OBJECTS: readonly (keyof Env)[] = ['RATE_LIMITER', 'JOB_STATE', 'A1111_SESSION', 'COMFY_HUB'];
+const OBJECTS: readonly (keyof Env)[] = [
+  'RATE_LIMITER',
+  'JOB_STATE',
+  'A1111_SESSION',
+  'COMFY_HUB',
+  'FAIR_SHARE',
+  'DISPATCH_GAUGE',
+];
 /** Namespace methods that hand back a stub, whose calls are the ones that fail. */
 const STUB_FACTORIES = new Set<PropertyKey>(['get', 'getByName']);
 

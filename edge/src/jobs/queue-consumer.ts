@@ -4,6 +4,7 @@
 // in the job's JobState before the message is acknowledged.
 
 import { DISPATCH_DEAD_LETTER_QUEUE, DispatchMessage } from '@latent-edge/shared/protocol/dispatch';
+import { guardBindings } from '../bindings/guarded-bindings.ts';
 import { comfyRelay } from '../comfy/comfy-relay.ts';
 import { edgeConfig } from '../config/edge-config.ts';
 import { runDiscordJob } from '../discord/run-discord-job.ts';
@@ -98,9 +99,11 @@ async function handleDeadLetters(batch: MessageBatch<unknown>, env: Env): Promis
 
 export async function handleQueue(
   batch: MessageBatch<QueueMessage>,
-  env: Env,
+  rawEnv: Env,
   ctx: ExecutionContext,
 ): Promise<void> {
+  // A storage blip becomes a 503, which the consumer retries like a busy fleet.
+  const env = guardBindings(rawEnv);
   if (batch.queue === DISPATCH_DEAD_LETTER_QUEUE) return handleDeadLetters(batch, env);
   for (const message of batch.messages) {
     const body = message.body;
