@@ -6,11 +6,12 @@
 // ended job skipped, retryable and final failures, and calls refused before their body is read.
 // The queue binding is the one thing replaced: a capturing stand-in (the real binding and the
 // Queues REST API are exercised end to end in test/e2e/scale-out.e2e.test.ts).
-import { env, runInDurableObject, SELF } from 'cloudflare:test';
+import { createExecutionContext, createMessageBatch, env, runInDurableObject, SELF } from 'cloudflare:test';
 import { signRequest } from '@latent-edge/shared/crypto/request-signing';
 import {
   CLAIM_EXPIRES_HEADER,
   CLAIM_TOKEN_HEADER,
+  DISPATCH_DEAD_LETTER_QUEUE,
   DispatchMessage,
   dispatchBindingName,
   dispatchPath,
@@ -27,6 +28,7 @@ import { envelopeKey } from '../src/generation/queue-dispatch.ts';
 import { runGeneration } from '../src/generation/run-generation.ts';
 import type { ApiError } from '../src/http/api-error.ts';
 import type { DispatchRecord } from '../src/jobs/dispatch-record.ts';
+import { handleQueue } from '../src/jobs/queue-consumer.ts';
 import { ORIGIN, uniquePrompt } from './support/api.ts';
 
 const BINDING = dispatchBindingName('tiny-sd', 'interactive');
@@ -232,5 +234,24 @@ describe('scale-out dispatch', () => {
     const unknown = await claim(jobId);
     expect(unknown.status).toBe(410);
     expect(((await unknown.json()) as { error: { code: string } }).error.code).toBe('unknown');
+  });
+
+  it('fails a job whose message was dead-lettered, with the reason, and acks the dead letter', async () => {
+    const run = startQueued(uniquePrompt('a shipwreck'));
+    const message = await run.message;
+    const batch = createMessageBatch(DISPATCH_DEAD_LETTER_QUEUE, [
+      { id: 'dead-1', timestamp: new Date(), attempts: 1, body: message },
+    ]);
+    const ctx = createExecutionContext();
+    await handleQueue(batch as never, env, ctx);
+    const error = (await run.outcome.catch((e: unknown) => e)) as ApiError;
+    expect(error.status).toBe(503);
+    expect(error.message).toContain('dead-lettered');
+    expect((await dispatchOf(message.job_id))?.status).toBe('failed');
+  });
+
+  it('keeps GET /metrics off without METRICS_TOKEN', async () => {
+    const response = await SELF.fetch(`${ORIGIN}/metrics`);
+    expect(response.status).toBe(404);
   });
 });

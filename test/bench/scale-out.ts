@@ -4,7 +4,7 @@
 //      the scale-out stack (edge → queue binding → bridge → fake Queues API → pulling worker →
 //      claim → result → edge), each with one worker.
 //   2. Throughput at saturation: images/s with one pulling worker and with two, 16 requests
-//      kept in flight (two keys, so fair share does not cap it).
+//      kept in flight (four keys, so fair share does not cap it below the 8 slots).
 //   3. Contention: a light key's p95 alone, and while a heavy key keeps 16 requests in flight
 //      (MAX_IN_FLIGHT_PER_KEY 2, two workers).
 // `npm run bench -- scale-out`; BENCH_REQUESTS=<sequential requests per latency run> (default 20).
@@ -17,6 +17,8 @@ const SEQUENTIAL = Number(process.env.BENCH_REQUESTS ?? 20);
 const SATURATION_REQUESTS = 48;
 const IN_FLIGHT = 16;
 const WORKER_ENV = { MAX_BATCH: '4', PULL_IDLE_MAX_MS: '200' };
+/** Far above what the run sends: the rate limiter runs on every request and never refuses. */
+const UNLIMITED = { RATE_LIMIT_REQUESTS: '10000', RATE_LIMIT_WINDOW_SECONDS: '1' };
 let promptCounter = 0;
 
 async function generate(edgeUrl: string, key: string): Promise<number> {
@@ -61,7 +63,7 @@ export async function run(): Promise<void> {
   let push: TestStack | undefined;
   let pushTimes: number[];
   try {
-    push = await startTestStack();
+    push = await startTestStack({ edgeVars: UNLIMITED });
     await sequential(push.stack.edgeUrl, push.info.apiKey, 3);
     pushTimes = await sequential(push.stack.edgeUrl, push.info.apiKey, SEQUENTIAL);
   } finally {
@@ -72,12 +74,13 @@ export async function run(): Promise<void> {
   try {
     scaleOut = await startScaleOutStack({
       workers: 1,
-      extraKeys: 2,
+      extraKeys: 4,
       workerEnv: WORKER_ENV,
-      edgeVars: { MAX_IN_FLIGHT_PER_KEY: '2' },
+      edgeVars: { ...UNLIMITED, MAX_IN_FLIGHT_PER_KEY: '2' },
     });
     const { edgeUrl } = scaleOut.stack.stack;
-    const [key, second, light] = [scaleOut.stack.info.apiKey, ...scaleOut.stack.extraKeys];
+    const key = scaleOut.stack.info.apiKey;
+    const [second, third, fourth, light] = scaleOut.stack.extraKeys;
     // 1b. The same requests over the queues, one pulling worker.
     await sequential(edgeUrl, key, 3);
     const pullTimes = await sequential(edgeUrl, key, SEQUENTIAL);
@@ -90,8 +93,8 @@ export async function run(): Promise<void> {
       '',
     );
 
-    // 2. Saturation, one worker then two. Two keys of cap 2 would hold the fleet to 4: raise it.
-    const keys = [key, second];
+    // 2. Saturation, one worker then two: four keys of cap 2 can fill both workers' 8 slots.
+    const keys = [key, second, third, fourth];
     const oneWorker = await saturate(edgeUrl, keys, SATURATION_REQUESTS, IN_FLIGHT);
     scaleOut.workers.push(await scaleOut.startWorker('worker-1'));
     const twoWorkers = await saturate(edgeUrl, keys, SATURATION_REQUESTS, IN_FLIGHT);

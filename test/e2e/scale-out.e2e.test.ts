@@ -241,6 +241,10 @@ describe('scale-out over queues with two pull workers', () => {
   });
 
   it("evaluates the KEDA scaling query with promtool on both services' real metrics", async () => {
+    const refused = await fetch(`${stack.stack.edgeUrl}/metrics`, {
+      headers: { Authorization: 'Bearer wrong' },
+    });
+    expect(refused.status).toBe(401);
     const trigger = findManifest(readManifests(), 'ScaledObject', 'gpu-worker-sd15').spec.triggers[0];
     const query = String(trigger.metadata.query).replaceAll('sd15', 'tiny-sd');
     const flood = Array.from({ length: 6 }, (_, i) =>
