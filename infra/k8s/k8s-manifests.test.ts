@@ -64,12 +64,22 @@ describe('gpu-worker manifests wired together', () => {
   });
 
   it("passes the ConfigMap's values through the gpu-worker's own config validation", () => {
-    // Only the model folder (not on this machine) and the secret (in the Secret) are swapped.
-    const env = { ...configMap.data, MODELS: `sd15=${BUNDLED_MODEL_DIR}`, GPU_SHARED_SECRET: 'x'.repeat(64) };
+    // Only the model folder (not on this machine) and the secrets (in the Secret) are swapped.
+    const env = {
+      ...configMap.data,
+      MODELS: `sd15=${BUNDLED_MODEL_DIR}`,
+      GPU_SHARED_SECRET: 'x'.repeat(64),
+      QUEUES_API_TOKEN: 'y'.repeat(40),
+    };
     const config = loadConfig(env);
     expect(config.DRAIN_TIMEOUT_MS).toBe(Number(configMap.data?.DRAIN_TIMEOUT_MS));
     expect(config.HOST).toBe('0.0.0.0');
     expect(container.ports[0].containerPort).toBe(config.PORT);
+    // Pull mode, from the ConfigMap's PULL_QUEUES: both tiers of sd15.
+    expect(config.PULL_QUEUES.map((q) => `${q.model}:${q.tier}`).sort()).toEqual([
+      'sd15:batch',
+      'sd15:interactive',
+    ]);
   });
 
   it('takes the environment from the ConfigMap and the secrets from the Secret', () => {

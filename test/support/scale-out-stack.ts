@@ -30,7 +30,8 @@ export interface ScaleOutStack {
   stack: TestStack;
   fake: FakeQueues;
   workers: RunningWorker[];
-  startWorker: (name: string) => Promise<RunningWorker>;
+  /** Starts another pull worker (`env` on top of ScaleOutOptions.workerEnv). */
+  startWorker: (name: string, env?: Record<string, string>) => Promise<RunningWorker>;
   close: () => Promise<void>;
 }
 
@@ -68,7 +69,7 @@ export async function startScaleOutStack(options: ScaleOutOptions): Promise<Scal
       edgeVars: { METRICS_TOKEN, ...options.edgeVars },
     });
     const running = stack;
-    const startWorker = (name: string) =>
+    const startWorker = (name: string, env: Record<string, string> = {}) =>
       startGpuWorker({
         GPU_SHARED_SECRET: running.info.secrets.GPU_SHARED_SECRET,
         PULL_QUEUES: `tiny-sd:interactive=${fake.queueId(INTERACTIVE)},tiny-sd:batch=${fake.queueId(BATCH)}`,
@@ -78,6 +79,7 @@ export async function startScaleOutStack(options: ScaleOutOptions): Promise<Scal
         QUEUES_API_TOKEN: fake.token,
         WORKER_NAME: name,
         ...options.workerEnv,
+        ...env,
       });
     for (let i = 0; i < options.workers; i++) workers.push(await startWorker(`worker-${i}`));
     return { stack, fake, workers, startWorker, close };

@@ -10,6 +10,7 @@ import { components } from './components.ts';
 import { requestExamples } from './examples.ts';
 import { nativePaths } from './native-paths.ts';
 import type { OpenApiDocument } from './openapi-types.ts';
+import { OPERATOR_TAG, operatorPaths } from './operator-paths.ts';
 import { publicPaths } from './public-paths.ts';
 
 export interface DocumentContext {
@@ -40,6 +41,7 @@ const TAGS = [
   { name: 'Images and share pages', description: 'Public: anyone with the link.' },
   { name: 'Discord', description: 'The `/imagine` bot.' },
   { name: 'Reference', description: 'This document, its page, and the playground.' },
+  OPERATOR_TAG,
 ];
 
 export function openApiDocument(context: DocumentContext): OpenApiDocument {
@@ -61,6 +63,7 @@ export function openApiDocument(context: DocumentContext): OpenApiDocument {
       ...a1111AuxPaths(examples),
       ...comfyPaths(context.model),
       ...publicPaths(examples),
+      ...operatorPaths(),
     },
     components: components(),
   };
