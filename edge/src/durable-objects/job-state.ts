@@ -48,6 +48,8 @@ export type DispatchOutcome =
 interface DispatchWaiter {
   settle: (outcome: DispatchOutcome) => void;
   onEvent?: (event: RelayedEvent) => unknown;
+  /** The events handed to onEvent so far, in order; the outcome follows the last of them. */
+  relayed: Promise<unknown>;
 }
 
 function outcomeOf(record: DispatchRecord): DispatchOutcome | undefined {
@@ -281,13 +283,14 @@ export class JobState extends DurableObject<Env> {
     if (!decision.held) return decision;
     if (!decision.cancel) {
       await this.ctx.storage.put('dispatch', decision.record);
+      // Relayed in order but not awaited: the worker's answer (its lease, a cancel) never
+      // waits on the waiting request's own listeners.
       for (const waiter of this.waiters) {
+        const { onEvent } = waiter;
+        if (!onEvent) continue;
         for (const event of events) {
-          try {
-            await waiter.onEvent?.(event);
-          } catch {
-            // The waiting request went away: progress is best effort.
-          }
+          // A waiting request that went away drops its progress: it is best effort.
+          waiter.relayed = waiter.relayed.then(() => onEvent(event)).catch(() => undefined);
         }
       }
     }
@@ -364,9 +367,10 @@ export class JobState extends DurableObject<Env> {
     return new Promise<DispatchOutcome>((resolve) => {
       const waiter: DispatchWaiter = {
         onEvent,
+        relayed: Promise.resolve(),
         settle: (outcome) => {
           clearTimeout(timer);
-          resolve(outcome);
+          void waiter.relayed.then(() => resolve(outcome));
         },
       };
       const timer = setTimeout(() => {
