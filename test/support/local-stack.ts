@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ensureDevKey } from '../../infra/dev/dev-key.ts';
 import { LocalStack, type StackInfo } from '../../infra/dev/stack.ts';
+import { writeBuildlessConfig } from './buildless-config.ts';
 import { freePorts } from './free-ports.ts';
 
 const REPO_ROOT = resolve(import.meta.dirname, '../..');
@@ -28,7 +29,7 @@ export interface TestStackOptions {
   gpuEnv?: Record<string, string>;
   /** wrangler configs run beside the edge, e.g. writeQueueBridgeConfig()'s (test/support/queue-bridge/). */
   edgeExtraConfigs?: string[];
-  /** The edge's wrangler config, when not wrangler.toml (the scale-out one). */
+  /** The edge's wrangler config, when not wrangler.toml (the scale-out one); run without its [build]. */
   edgeConfig?: string;
   /** More API keys to create in the local KV before the edge starts (e.g. two clients). */
   extraKeys?: number;
@@ -39,6 +40,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   const [edgePort, gpuPort] = await freePorts(2);
   const lines: string[] = [];
   const persistTo = join(dir, 'state');
+  const edgeConfig = await writeBuildlessConfig(dir, options.edgeConfig);
   const stack = new LocalStack({
     root: REPO_ROOT,
     edgePort,
@@ -49,7 +51,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     keyFile: join(dir, 'dev-key'),
     edgeVars: options.edgeVars,
     edgeExtraConfigs: options.edgeExtraConfigs,
-    edgeConfig: options.edgeConfig,
+    edgeConfig,
     // One onnxruntime thread: two cores are shared by the worker, workerd, the tests (and Chromium).
     gpuEnv: { INTRA_OP_THREADS: '1', ...options.gpuEnv },
     wranglerLogPath: join(dir, 'wrangler-logs'),
