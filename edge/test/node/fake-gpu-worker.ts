@@ -287,6 +287,7 @@ async function generate(request: Request, host: string): Promise<Response> {
     model: job.model,
     revision: job.revision ?? 'fake-revision',
     images,
+    withheld: [],
     timings_ms: { queued: 0, encode: 1, denoise: 2, decode: 1, image: 1, total: 5 },
     embeddings_cached: cached,
     embeddings,

@@ -45,6 +45,7 @@ export function resultEnvelope(
     model: model.id,
     revision: model.revision,
     images,
+    withheld: [],
     timings_ms: outcome.timingsMs,
     embeddings_cached: outcome.prompts.fromCache,
     embeddings,

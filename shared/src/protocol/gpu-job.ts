@@ -111,6 +111,12 @@ export const GpuJob = z.strictObject({
   negative_prompt_text: z.string().max(LIMITS.promptChars).optional(),
   /** LoRAs merged into the UNet and text encoders for this job; none when absent. */
   loras: z.array(LoraChoiceInput).max(LIMITS.maxLoras).default([]),
+  /**
+   * Run the model's image safety checker (its safety_checker/ folder) on every image, when the
+   * model has one. Only the edge's policy turns it off (a Discord server that allows unfiltered
+   * images in its NSFW channels).
+   */
+  safety_check: z.boolean().default(true),
 });
 export type GpuJob = z.infer<typeof GpuJob>;
 
@@ -151,5 +157,9 @@ export const GpuResult = z.strictObject({
    */
   interrupted_at_step: z.int().min(0).optional(),
   embeddings: z.strictObject({ prompt: EmbeddingPart, negative_prompt: EmbeddingPart }).optional(),
+  /** Images of the batch the safety checker withheld: never sent, never stored. */
+  withheld: z
+    .array(z.strictObject({ index: z.int().min(0), seed: z.int(), reason: z.string().max(200) }))
+    .default([]),
 });
 export type GpuResult = z.infer<typeof GpuResult>;
