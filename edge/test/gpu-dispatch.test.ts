@@ -98,6 +98,7 @@ function resultBody(jobId: string, seeds: number[], marker: number): Uint8Array 
     }),
     timings_ms: { queued: 1, encode: 1, denoise: 1, decode: 1, image: 1, total: 4 },
     embeddings_cached: false,
+    withheld: [],
   };
   return encodeEnvelope(head, parts);
 }
