@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { EdgeCallError } from '../src/pull/edge-client.ts';
 import { classifyFailure, planFailure, retryDelaySeconds } from '../src/pull/failure-policy.ts';
 import { freeSlots } from '../src/pull/free-slots.ts';
-import { FIRST_IDLE_WAIT_MS, IdleBackoff } from '../src/pull/idle-backoff.ts';
+import { BUSY_RECHECK_MS, FIRST_IDLE_WAIT_MS, IdleBackoff } from '../src/pull/idle-backoff.ts';
 import { decodeMessageBody } from '../src/pull/message-body.ts';
 import { MAX_EVENTS_PER_POST, ProgressBatch } from '../src/pull/progress-batch.ts';
 import { TierPicker } from '../src/pull/tier-picker.ts';
@@ -44,17 +44,31 @@ describe('tier picker', () => {
 });
 
 describe('idle backoff', () => {
-  it('doubles up to the maximum and starts again after a round with messages', () => {
+  it('doubles up to the maximum while idle and starts again after a round with messages', () => {
     const backoff = new IdleBackoff(300);
-    expect([backoff.idle(), backoff.idle(), backoff.idle(), backoff.idle()]).toEqual([
+    const idle = () => backoff.afterEmptyRound(false);
+    expect([idle(), idle(), idle(), idle(), idle(), idle()]).toEqual([
       FIRST_IDLE_WAIT_MS,
       FIRST_IDLE_WAIT_MS * 2,
       FIRST_IDLE_WAIT_MS * 4,
+      FIRST_IDLE_WAIT_MS * 8,
+      FIRST_IDLE_WAIT_MS * 16,
       300,
     ]);
-    expect(backoff.idle()).toBe(300);
+    expect(idle()).toBe(300);
     backoff.reset();
-    expect(backoff.idle()).toBe(FIRST_IDLE_WAIT_MS);
+    expect(idle()).toBe(FIRST_IDLE_WAIT_MS);
+  });
+
+  it('rechecks at a fixed pace while jobs run, so a long job does not leave the idle wait at its maximum', () => {
+    const backoff = new IdleBackoff(2_000);
+    const waitsWhileBusy = Array.from({ length: 20 }, () => backoff.afterEmptyRound(true));
+    expect(new Set(waitsWhileBusy)).toEqual(new Set([BUSY_RECHECK_MS]));
+    // The job ends (the loop resets), the worker is idle: the first wait is the shortest.
+    backoff.reset();
+    expect(backoff.afterEmptyRound(false)).toBe(FIRST_IDLE_WAIT_MS);
+    // A maximum below the busy pace wins.
+    expect(new IdleBackoff(20).afterEmptyRound(true)).toBe(20);
   });
 });
 

@@ -1,8 +1,8 @@
 // The pull loop: for each model the worker serves from a queue, pull as many messages as the
 // model has free batch slots (free-slots.ts), interactive before batch by weight (tier-picker.ts),
 // hand each to runPulledJob and acknowledge or retry it by what that says. A round that brought
-// messages is followed by another at once while slots are free; an empty one by a wait that grows
-// while the queues stay empty (idle-backoff.ts). `stop` ends pulling at once; `drain` also waits
+// messages is followed by another at once while slots are free; an empty one by a short recheck
+// while jobs run, or by a wait that grows while the worker is idle (idle-backoff.ts). `stop` ends pulling at once; `drain` also waits
 // until every message this worker holds has run, been reported and been acknowledged.
 import type { Tier } from '@latent-edge/shared/protocol/dispatch';
 import type { PullQueue } from '../config.ts';
@@ -43,6 +43,8 @@ export class PullLoop {
   private readonly inFlight = new Set<Promise<void>>();
   /** Per model: messages pulled whose job is not in the batcher yet. */
   private readonly held = new Map<string, number>();
+  /** Per model: the wait after an empty round (idle-backoff.ts). */
+  private readonly backoffs = new Map<string, IdleBackoff>();
 
   constructor(private readonly options: PullLoopOptions) {}
 
@@ -80,6 +82,12 @@ export class PullLoop {
     return this.held.get(model) ?? 0;
   }
 
+  /** Whether the model has jobs running, starting, waiting or pulled (pushed ones count too). */
+  private busy(model: string): boolean {
+    const batcher = this.options.batchers.get(model) as StepBatcher;
+    return batcher.runningCount + batcher.startingCount + batcher.queueDepth + this.heldOf(model) > 0;
+  }
+
   private freeSlotsOf(model: string): number {
     const batcher = this.options.batchers.get(model) as StepBatcher;
     return freeSlots({
@@ -96,6 +104,7 @@ export class PullLoop {
     const byTier = new Map<Tier, PullQueue>(queues.filter((q) => q.model === model).map((q) => [q.tier, q]));
     const picker = new TierPicker(interactiveWeight, [...byTier.keys()]);
     const backoff = new IdleBackoff(idleMaxMs);
+    this.backoffs.set(model, backoff);
     while (!this.stopped) {
       const free = this.freeSlotsOf(model);
       if (free === 0) {
@@ -108,7 +117,7 @@ export class PullLoop {
         pulled += await this.pullFrom(byTier.get(tier) as PullQueue, free - pulled);
       }
       if (pulled > 0) backoff.reset();
-      else if (!this.stopped) await this.wakeup.sleep(backoff.idle());
+      else if (!this.stopped) await this.wakeup.sleep(backoff.afterEmptyRound(this.busy(model)));
     }
   }
 
@@ -158,7 +167,8 @@ export class PullLoop {
       .then((done) => this.settle(queue, pulled, done))
       .finally(() => {
         this.inFlight.delete(task);
-        // A slot may be free now: the loop need not wait out its recheck.
+        // A slot is free and the next job may follow at once: pull now, then wait from the start.
+        this.backoffs.get(queue.model)?.reset();
         this.wakeup.wake();
       });
     this.inFlight.add(task);
