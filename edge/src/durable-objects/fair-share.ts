@@ -2,7 +2,8 @@
 // Discord server) lets at most its cap of jobs into the GPU queues at once; the others wait here,
 // first come first served, and enter as the key's earlier jobs end. So a key that floods the
 // service queues behind itself, not in front of everyone else. Grants are stored with the job's
-// deadline, so a request that died without releasing frees its slot when that passes.
+// deadline, so a request that died without releasing frees its slot when that passes: an alarm at
+// the earliest deadline hands the slot to the next waiter then, rather than at the next release.
 import { DurableObject } from 'cloudflare:workers';
 
 interface Waiter {
@@ -41,8 +42,7 @@ export class FairShare extends DurableObject<Env> {
     const granted = await this.live(Date.now());
     if (granted.has(jobId)) return true;
     if (granted.size < cap && this.waiting.length === 0) {
-      granted.set(jobId, until);
-      await this.ctx.storage.put(jobId, until);
+      await this.grant(granted, jobId, until);
       return true;
     }
     return new Promise<boolean>((resolve) => {
@@ -71,14 +71,38 @@ export class FairShare extends DurableObject<Env> {
   async release(jobId: string): Promise<void> {
     const granted = await this.live(Date.now());
     if (granted.delete(jobId)) await this.ctx.storage.delete(jobId);
+    await this.admitWaiters(granted);
+  }
+
+  /** The earliest grant's deadline passed: its slot goes to the next waiter. */
+  async alarm(): Promise<void> {
+    const granted = await this.live(Date.now());
+    await this.admitWaiters(granted);
+    await this.scheduleExpiry(granted);
+  }
+
+  private async admitWaiters(granted: Map<string, number>): Promise<void> {
     while (this.waiting.length > 0) {
       const next = this.waiting[0];
       if (granted.size >= next.cap) break;
       this.waiting.shift();
-      granted.set(next.jobId, next.until);
-      await this.ctx.storage.put(next.jobId, next.until);
+      await this.grant(granted, next.jobId, next.until);
       next.grant(true);
     }
+  }
+
+  private async grant(granted: Map<string, number>, jobId: string, until: number): Promise<void> {
+    granted.set(jobId, until);
+    await this.ctx.storage.put(jobId, until);
+    await this.scheduleExpiry(granted);
+  }
+
+  /** An alarm at the earliest live grant's deadline (none when nothing is granted). */
+  private async scheduleExpiry(granted: Map<string, number>): Promise<void> {
+    if (granted.size === 0) return;
+    const earliest = Math.min(...granted.values());
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > earliest) await this.ctx.storage.setAlarm(earliest);
   }
 
   async counts(): Promise<{ in_flight: number; waiting: number }> {
