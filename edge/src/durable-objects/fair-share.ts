@@ -75,7 +75,7 @@ export class FairShare extends DurableObject<Env> {
   }
 
   /** The earliest grant's deadline passed: its slot goes to the next waiter. */
-  async alarm(): Promise<void> {
+  override async alarm(): Promise<void> {
     const granted = await this.live(Date.now());
     await this.admitWaiters(granted);
     await this.scheduleExpiry(granted);
