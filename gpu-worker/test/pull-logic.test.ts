@@ -5,7 +5,12 @@ import { describe, expect, it } from 'vitest';
 import { EdgeCallError } from '../src/pull/edge-client.ts';
 import { classifyFailure, planFailure, retryDelaySeconds } from '../src/pull/failure-policy.ts';
 import { freeSlots } from '../src/pull/free-slots.ts';
-import { BUSY_RECHECK_MS, FIRST_IDLE_WAIT_MS, IdleBackoff } from '../src/pull/idle-backoff.ts';
+import {
+  BUSY_RECHECK_MS,
+  FIRST_IDLE_WAIT_MS,
+  IdleBackoff,
+  RECENT_JOB_WINDOW_MS,
+} from '../src/pull/idle-backoff.ts';
 import { decodeMessageBody } from '../src/pull/message-body.ts';
 import { MAX_EVENTS_PER_POST, ProgressBatch } from '../src/pull/progress-batch.ts';
 import { TierPicker } from '../src/pull/tier-picker.ts';
@@ -64,11 +69,31 @@ describe('idle backoff', () => {
     const backoff = new IdleBackoff(2_000);
     const waitsWhileBusy = Array.from({ length: 20 }, () => backoff.afterEmptyRound(true));
     expect(new Set(waitsWhileBusy)).toEqual(new Set([BUSY_RECHECK_MS]));
-    // The job ends (the loop resets), the worker is idle: the first wait is the shortest.
-    backoff.reset();
+    // The job ends, the worker is idle: the first wait is the shortest.
+    backoff.jobEnded();
     expect(backoff.afterEmptyRound(false)).toBe(FIRST_IDLE_WAIT_MS);
     // A maximum below the busy pace wins.
     expect(new IdleBackoff(20).afterEmptyRound(true)).toBe(20);
+  });
+
+  it('keeps the shortest wait for a while after a job ends, then doubles again', () => {
+    let now = 1_000;
+    const backoff = new IdleBackoff(200, () => now);
+    const idle = (elapsedMs: number) => {
+      now += elapsedMs;
+      return backoff.afterEmptyRound(false);
+    };
+    expect([idle(0), idle(0), idle(0)]).toEqual([1, 2, 4].map((x) => x * FIRST_IDLE_WAIT_MS));
+    backoff.jobEnded();
+    // Inside the window every empty round waits the least, however many there were.
+    const inWindow = Array.from({ length: 8 }, () => idle(RECENT_JOB_WINDOW_MS / 10));
+    expect(new Set(inWindow)).toEqual(new Set([FIRST_IDLE_WAIT_MS]));
+    // Past it the waits double from there, as for any idle worker.
+    now += RECENT_JOB_WINDOW_MS;
+    expect([idle(0), idle(0)]).toEqual([FIRST_IDLE_WAIT_MS * 2, FIRST_IDLE_WAIT_MS * 4]);
+    // A round with messages alone does not open the window.
+    backoff.reset();
+    expect([idle(0), idle(0)]).toEqual([FIRST_IDLE_WAIT_MS, FIRST_IDLE_WAIT_MS * 2]);
   });
 });
 

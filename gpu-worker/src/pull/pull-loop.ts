@@ -167,8 +167,8 @@ export class PullLoop {
       .then((done) => this.settle(queue, pulled, done))
       .finally(() => {
         this.inFlight.delete(task);
-        // A slot is free and the next job may follow at once: pull now, then wait from the start.
-        this.backoffs.get(queue.model)?.reset();
+        // A slot is free and the next job may follow at once: pull now, then keep the waits short.
+        this.backoffs.get(queue.model)?.jobEnded();
         this.wakeup.wake();
       });
     this.inFlight.add(task);
