@@ -10,6 +10,7 @@ import {
   TEST_GPU_SECRET,
   TEST_WEBHOOK_SECRET,
 } from './edge/test/node/fake-gpu-worker.ts';
+import { TEST_PROMPT_RULES } from './edge/test/node/test-prompt-rules.ts';
 import { readTokenizerDir } from './shared/src/node/tokenizer-dir.ts';
 import { compileTokenizer } from './shared/src/tokenizer/compiled-tokenizer.ts';
 import { readTokenizerFiles } from './shared/src/tokenizer/tokenizer-files.ts';
@@ -104,6 +105,8 @@ export default defineConfig({
                 ...FAKE_DISCORD_BINDINGS,
                 // The least the edge allows, so progress edits show within a test's few seconds.
                 DISCORD_PROGRESS_INTERVAL_MS: 1000,
+                // The prompt policy the edge tests meet (edge/test/prompt-policy-routes.test.ts).
+                PROMPT_RULES: TEST_PROMPT_RULES,
               },
               outboundService: withFakeDiscord(fakeGpuWorker),
             },

@@ -20,7 +20,7 @@ function asNodeError(error: ApiError, workflow: Workflow, evaluated: EvaluatedWo
   const refused = nodeError(
     origin.node,
     workflow[origin.node].class_type,
-    { type: error.code, message, input: origin.input },
+    { type: error.code, message, input: origin.input, rule: error.options.rule },
     [evaluated.outputNode],
   );
   return error.status === 413

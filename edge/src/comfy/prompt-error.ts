@@ -46,14 +46,14 @@ export class ComfyPromptError extends ApiError {
 export function nodeError(
   nodeId: string,
   classType: string,
-  item: { type: string; message: string; details?: string; input?: string },
+  item: { type: string; message: string; details?: string; input?: string; rule?: string },
   outputs: string[] = [],
 ): ComfyPromptError {
   const error: NodeErrorItem = {
     type: item.type,
     message: item.message,
     details: item.details ?? '',
-    extra_info: item.input ? { input_name: item.input } : {},
+    extra_info: { ...(item.input && { input_name: item.input }), ...(item.rule && { rule: item.rule }) },
   };
   return new ComfyPromptError(
     'prompt_outputs_failed_validation',

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { DISCORD_CONFIG } from '../discord/discord-config.ts';
 import { ApiError } from '../http/api-error.ts';
+import { DEFAULT_RULES_KEY, PromptRulesByModel } from '../safety/prompt-rules.ts';
 import { ModelConfig } from './model-config.ts';
 
 /** Vars arrive as JSON values from wrangler.toml, or strings from the dashboard and `.dev.vars`. */
@@ -74,12 +75,24 @@ export const EdgeConfig = z.object({
     .refine((models) => new Set(models.map((m) => m.id)).size === models.length, {
       error: 'model ids must be unique',
     }),
+  /**
+   * The prompt policy (edge/src/safety): blocked terms and patterns per model id, "*" for models
+   * without an entry; JSON, or a table in wrangler.toml. None by default.
+   */
+  PROMPT_RULES: PromptRulesByModel,
   GPU_SHARED_SECRET: secret('GPU_SHARED_SECRET'),
   CACHE_KEY_SECRET: secret('CACHE_KEY_SECRET'),
   /** Optional: without it, webhooks are off. */
   WEBHOOK_SECRET: secret('WEBHOOK_SECRET').optional(),
   /** Discord /imagine (edge/src/discord/discord-config.ts). */
   ...DISCORD_CONFIG,
+}).superRefine((config, ctx) => {
+  // A misspelt model id would leave that model with the "*" rules without anyone noticing.
+  for (const id of Object.keys(config.PROMPT_RULES)) {
+    if (id !== DEFAULT_RULES_KEY && !config.MODELS.some((model) => model.id === id)) {
+      ctx.addIssue({ code: 'custom', path: ['PROMPT_RULES', id], message: `"${id}" is not one of MODELS' ids` });
+    }
+  }
 });
 
 export type EdgeConfig = z.output<typeof EdgeConfig>;

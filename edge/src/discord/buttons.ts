@@ -17,6 +17,7 @@ import { prepareGeneration } from '../generation/prepare-generation.ts';
 import { findModel } from '../generation/served-models.ts';
 import { ApiError } from '../http/api-error.ts';
 import { storeJobInputs } from '../jobs/job-inputs.ts';
+import { channelPolicy } from './channel-policy.ts';
 import { type ButtonAction, parseCustomId } from './custom-id.ts';
 import { VARIATION_COUNT } from './discord-config.ts';
 import { type DiscordDeleteMessage, type DiscordGenerateMessage, interactionRef } from './discord-job.ts';
@@ -126,14 +127,16 @@ export async function clickButton(
   }
 
   const { request, zoomedFrom } = await requestFor(config, env.IMAGES, action);
-  const prepared = await prepareGeneration(config, request);
+  // The clicking channel's policy: an image from an unfiltered channel, clicked elsewhere, is filtered.
+  const settings = serverSettings(config, interaction.guild_id);
+  const prepared = await prepareGeneration(config, request, channelPolicy(settings, interaction));
   const generation = zoomedFrom ? { ...prepared.generation, zoomedFrom } : prepared.generation;
   await takeImageSlots(
     env,
     config,
     { userId, guildId: interaction.guild_id },
     generation.images.length,
-    serverSettings(config, interaction.guild_id).rateLimit,
+    settings.rateLimit,
   );
   // Zoom out's init image waits in R2 for the queue consumer, like an API job's (job-inputs.ts).
   await storeJobInputs(env.IMAGES, prepared);

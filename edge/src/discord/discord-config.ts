@@ -4,6 +4,7 @@
 import { LIMITS } from '@latent-edge/shared/protocol/limits';
 import { z } from 'zod';
 import { ApiError } from '../http/api-error.ts';
+import { PromptRules } from '../safety/prompt-rules.ts';
 
 /** Prompt lengths the /imagine options allow. Together at most 6000 UTF-8 bytes, so an image's
  * R2 metadata always holds both prompts whole and its buttons can make it again exactly. */
@@ -24,12 +25,21 @@ const serverFields = {
   negative_prompt: z.string().max(DISCORD_NEGATIVE_CHARS),
   /** The most steps a user may ask for; the model's own max_steps still applies. */
   max_steps: z.int().min(1).max(LIMITS.maxSteps),
+  /** Prompt-policy rules of this server, checked after the model's PROMPT_RULES. */
+  prompt_rules: PromptRules,
+  /**
+   * Whether channels the server marks NSFW get images without the gpu-worker's safety checker.
+   * Other channels are always filtered.
+   */
+  unfiltered_nsfw_channels: z.boolean(),
 };
 
 export const DiscordDefaults = z.strictObject({
   model: serverFields.model.default(''),
   negative_prompt: serverFields.negative_prompt.default(''),
   max_steps: serverFields.max_steps.default(LIMITS.maxSteps),
+  prompt_rules: serverFields.prompt_rules.default([]),
+  unfiltered_nsfw_channels: serverFields.unfiltered_nsfw_channels.default(false),
 });
 
 /** One server's own settings; what it leaves out comes from DISCORD_DEFAULTS. */
@@ -38,6 +48,8 @@ export const DiscordServer = z.strictObject({
   model: serverFields.model.optional(),
   negative_prompt: serverFields.negative_prompt.optional(),
   max_steps: serverFields.max_steps.optional(),
+  prompt_rules: serverFields.prompt_rules.optional(),
+  unfiltered_nsfw_channels: serverFields.unfiltered_nsfw_channels.optional(),
   /** Images per window for this server, instead of DISCORD_SERVER_RATE_LIMIT. */
   rate_limit: z.int().min(VARIATION_COUNT).max(1_000_000).optional(),
 });
@@ -65,7 +77,13 @@ export const DISCORD_CONFIG = {
   DISCORD_PROGRESS_INTERVAL_MS: integer(1000, 60_000).default(2500),
   /** Seconds before a job's first retry (doubling: 5, 10, 20, 40 by default; shorter than API jobs'). */
   DISCORD_RETRY_SECONDS: integer(1, 60).default(5),
-  DISCORD_DEFAULTS: DiscordDefaults.default({ model: '', negative_prompt: '', max_steps: LIMITS.maxSteps }),
+  DISCORD_DEFAULTS: DiscordDefaults.default({
+    model: '',
+    negative_prompt: '',
+    max_steps: LIMITS.maxSteps,
+    prompt_rules: [],
+    unfiltered_nsfw_channels: false,
+  }),
   DISCORD_SERVERS: z
     .array(DiscordServer)
     .default([])

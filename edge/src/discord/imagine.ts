@@ -1,13 +1,15 @@
 // /imagine: the options become the same GenerationRequest the HTTP API takes, validated by the
 // shared schema and prepared by the same code (the model's limits, A1111 prompt syntax and
 // tokenizing, seeds, cache keys), with the server's defaults and its step limit applied; errors
-// name the option the user typed. Then the user's and the server's rate limits, then the queue.
+// name the option the user typed; the prompt policy adds the server's rules, and the channel says
+// whether images are filtered (channel-policy.ts). Then the user's and the server's rate limits, then the queue.
 // A refused request is answered at once to the user alone; an accepted one is deferred.
 import type { APIInteractionResponse } from 'discord-api-types/v10';
 import { nativeRequest, withClientNames } from '../compat/native-request.ts';
 import type { EdgeConfig } from '../config/edge-config.ts';
 import { prepareGeneration } from '../generation/prepare-generation.ts';
 import { ApiError } from '../http/api-error.ts';
+import { channelPolicy } from './channel-policy.ts';
 import { DISCORD_NEGATIVE_CHARS, DISCORD_PROMPT_CHARS } from './discord-config.ts';
 import { type DiscordGenerateMessage, interactionRef } from './discord-job.ts';
 import { takeImageSlots } from './discord-rate-limit.ts';
@@ -77,7 +79,9 @@ export async function imagine(
     },
     OPTION_NAMES,
   );
-  const { generation } = await withClientNames(OPTION_NAMES, () => prepareGeneration(config, request));
+  const { generation } = await withClientNames(OPTION_NAMES, () =>
+    prepareGeneration(config, request, channelPolicy(settings, interaction)),
+  );
   await takeImageSlots(
     env,
     config,

@@ -33,6 +33,8 @@ export const Interaction = z.object({
   type: z.enum(InteractionType),
   token: z.string().min(1).max(1000),
   guild_id: Id.optional(),
+  /** The channel it came from; `nsfw` is the server's age-restricted mark (text channels). */
+  channel: z.object({ nsfw: z.boolean().optional() }).optional(),
   /** In a server: the member, with its user. */
   member: z.object({ user: User }).optional(),
   /** In a DM: the user. */

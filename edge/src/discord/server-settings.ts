@@ -5,6 +5,7 @@
 import type { EdgeConfig } from '../config/edge-config.ts';
 import { findModel, type ServedModel, servedModels } from '../generation/served-models.ts';
 import { ApiError } from '../http/api-error.ts';
+import type { CompiledRule } from '../safety/prompt-rules.ts';
 
 export interface ServerSettings {
   model: ServedModel;
@@ -12,6 +13,10 @@ export interface ServerSettings {
   maxSteps: number;
   /** Images per window for the whole server. */
   rateLimit: number;
+  /** Checked after the model's PROMPT_RULES. */
+  promptRules: readonly CompiledRule[];
+  /** Whether the server's NSFW channels get unfiltered images. */
+  unfilteredNsfwChannels: boolean;
 }
 
 export function serverSettings(
@@ -42,5 +47,7 @@ export function serverSettings(
     negativePrompt: own?.negative_prompt ?? defaults.negative_prompt,
     maxSteps: Math.min(own?.max_steps ?? defaults.max_steps, model.config.max_steps),
     rateLimit: own?.rate_limit ?? config.DISCORD_SERVER_RATE_LIMIT,
+    promptRules: own?.prompt_rules ?? defaults.prompt_rules,
+    unfilteredNsfwChannels: own?.unfiltered_nsfw_channels ?? defaults.unfiltered_nsfw_channels,
   };
 }

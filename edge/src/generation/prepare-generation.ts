@@ -18,6 +18,8 @@ import type { SchedulerName } from '@latent-edge/shared/scheduler-names';
 import type { EdgeConfig } from '../config/edge-config.ts';
 import { ApiError } from '../http/api-error.ts';
 import { TimedMemory } from '../memory/timed-memory.ts';
+import { checkPromptPolicy } from '../safety/prompt-policy.ts';
+import { type CompiledRule, rulesForModel } from '../safety/prompt-rules.ts';
 import { decodeInitImage, pixelSize } from './init-image.ts';
 import { chooseLoras, type PreparedLora } from './lora-choices.ts';
 import { findModel, type ServedModel } from './served-models.ts';
@@ -63,6 +65,11 @@ export interface PreparedGeneration {
   outpaint?: PreparedOutpaint;
   /** Inpainting: SHA-256 of the mask (its bytes travel beside this record) and how it is used. */
   inpaint?: PreparedInpaint;
+  /**
+   * The gpu-worker skips its image safety checker (a Discord server's NSFW channel that allows
+   * it); part of the cache key, so filtered requests never get these images. Absent: filtered.
+   */
+  unfiltered?: true;
   /** Discord's Zoom out: the key of the stored image outpainted, so the result's buttons can redo it. */
   zoomedFrom?: string;
   images: PreparedImage[];
@@ -97,6 +104,14 @@ export interface Prepared {
   generation: PreparedGeneration;
   initImage?: Uint8Array;
   mask?: Uint8Array;
+}
+
+/** What the caller's context adds to the model's prompt policy (a Discord server's settings). */
+export interface GenerationPolicy {
+  /** Checked after the model's PROMPT_RULES. */
+  extraRules?: readonly CompiledRule[];
+  /** Images without the gpu-worker's safety checker (see PreparedGeneration.unfiltered). */
+  unfiltered?: boolean;
 }
 
 /** A1111's img2img default denoising strength. */
@@ -241,8 +256,17 @@ function randomSeed(): number {
   return crypto.getRandomValues(new Uint32Array(1))[0];
 }
 
-export async function prepareGeneration(config: EdgeConfig, request: GenerationRequest): Promise<Prepared> {
+export async function prepareGeneration(
+  config: EdgeConfig,
+  request: GenerationRequest,
+  policy: GenerationPolicy = {},
+): Promise<Prepared> {
   const model = findModel(config, request.model);
+  // The prompt policy first, so a refused prompt costs no tokenizing and never reaches a cache.
+  checkPromptPolicy([...rulesForModel(config.PROMPT_RULES, model.config.id), ...(policy.extraRules ?? [])], {
+    prompt: request.prompt,
+    negative_prompt: request.negative_prompt,
+  });
   const canvas = outpaintCanvas(request);
   const width = request.width ?? canvas?.width ?? model.config.default_width;
   const height = request.height ?? canvas?.height ?? model.config.default_height;
@@ -325,6 +349,7 @@ export async function prepareGeneration(config: EdgeConfig, request: GenerationR
     strength,
     ...(inpaint && { inpaint }),
     ...(outpaint && { outpaint }),
+    ...(policy.unfiltered && { unfiltered: true as const }),
     tokenLimit: LIMITS.maxPromptChunks * (model.tokenizer().maxLength - 2),
     ...(loras.length > 0 && { loras }),
     ...usedEmbeddings(model, [prompt, negativePrompt]),
@@ -352,6 +377,7 @@ export async function prepareGeneration(config: EdgeConfig, request: GenerationR
         inpaint,
         outpaint,
         loras: loras.length > 0 ? loras.map(({ sha256, weight }) => ({ sha256, weight })) : undefined,
+        unfiltered: generation.unfiltered,
       }),
     })),
   );

@@ -174,6 +174,7 @@ export async function runGeneration(
     negative_prompt_text: generation.negativePrompt.text,
     preview_every: following ? (options.previewEvery ?? 0) : 0,
     loras: loras.map(({ name, sha256, weight }) => ({ name, sha256, weight })),
+    safety_check: !generation.unfiltered,
   };
   const plan: StorePlan = {
     images: missing.map((image) => ({

@@ -1,6 +1,6 @@
 // The edge's one error type. Every failure a client can see is thrown as an ApiError (a hono
 // HTTPException, so hono's own middleware errors flow through the same path) and rendered once,
-// by `renderError`, as `{"error": {"code", "message", "field"?}}` with its status and headers.
+// by `renderError`, as `{"error": {"code", "message", "field"?, "rule"?}}` with its status and headers.
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
@@ -25,13 +25,15 @@ export type ErrorStatus =
 export interface ErrorOptions {
   /** The request field at fault, as a path (`width`, `prompt`, `images[0]`). */
   field?: string;
+  /** The policy rule that refused the request (`prompt_blocked`), by its configured name. */
+  rule?: string;
   /** Extra response headers, e.g. Retry-After or WWW-Authenticate. */
   headers?: Record<string, string>;
   cause?: unknown;
 }
 
 export interface ErrorBody {
-  error: { code: string; message: string; field?: string };
+  error: { code: string; message: string; field?: string; rule?: string };
 }
 
 export class ApiError extends HTTPException {
@@ -52,6 +54,7 @@ export class ApiError extends HTTPException {
         code: this.code,
         message: this.message,
         ...(this.options.field ? { field: this.options.field } : {}),
+        ...(this.options.rule ? { rule: this.options.rule } : {}),
       },
     };
   }

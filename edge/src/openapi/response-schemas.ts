@@ -21,6 +21,10 @@ export const ErrorBody = z
       code: z.string().describe('Stable, machine-readable: invalid_request, not_found, rate_limited, …'),
       message: z.string().describe('For people: names the field, the value and the rule.'),
       field: z.string().optional().describe('The request field at fault, as a path (`width`, `images[0]`).'),
+      rule: z
+        .string()
+        .optional()
+        .describe('With `prompt_blocked`: the name of the prompt-policy rule the prompt matched.'),
     }),
   })
   .describe('Every 4xx and 5xx answer has this body.');

@@ -11,7 +11,13 @@ export const TEST_GUILDS = {
   strict: '1200000000000000002',
   /** At most 4 images per window for the whole server. */
   small: '1200000000000000003',
+  /** Unfiltered images in its NSFW channels, and a prompt rule of its own. */
+  nsfwAllowed: '1200000000000000004',
 } as const;
+
+/** The prompt-policy rule of TEST_GUILDS.nsfwAllowed, and a term only it blocks. */
+export const SERVER_RULE_NAME = 'server-only';
+export const SERVER_BLOCKED_TERM = 'pineapple';
 
 export const STRICT_NEGATIVE_PROMPT = 'blurry, lowres';
 export const STRICT_MAX_STEPS = 8;

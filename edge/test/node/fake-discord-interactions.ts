@@ -126,6 +126,8 @@ export interface InteractionOptions {
   /** The interaction's id, which dates its token; now by default. */
   id?: string;
   token?: string;
+  /** Whether the channel is marked NSFW (age-restricted); absent, as Discord sends most channels. */
+  nsfw?: boolean;
 }
 
 /** The fields every interaction from a member of a server carries. */
@@ -134,6 +136,7 @@ function fromServer({
   guildId = TEST_GUILDS.plain,
   id = snowflake(),
   token = `token-${crypto.randomUUID()}`,
+  nsfw,
 }: InteractionOptions) {
   return {
     id,
@@ -149,7 +152,7 @@ function fromServer({
     attachment_size_limit: 10 * 1024 * 1024,
     guild_id: guildId,
     channel_id: '1300000000000000001',
-    channel: { id: '1300000000000000001', type: 0 as const }, // GUILD_TEXT
+    channel: { id: '1300000000000000001', type: 0 as const, ...(nsfw !== undefined && { nsfw }) }, // GUILD_TEXT
     member: {
       user: user(userId),
       roles: [],

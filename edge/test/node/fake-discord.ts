@@ -20,6 +20,8 @@ import type { AddressInfo } from 'node:net';
 import { type Request, Response } from 'miniflare';
 import nacl from 'tweetnacl';
 import {
+  SERVER_BLOCKED_TERM,
+  SERVER_RULE_NAME,
   SMALL_SERVER_LIMIT,
   STRICT_MAX_STEPS,
   STRICT_NEGATIVE_PROMPT,
@@ -48,7 +50,12 @@ export const FAKE_DISCORD_BINDINGS = {
   DISCORD_SERVERS: [
     { guild_id: TEST_GUILDS.strict, negative_prompt: STRICT_NEGATIVE_PROMPT, max_steps: STRICT_MAX_STEPS },
     { guild_id: TEST_GUILDS.small, rate_limit: SMALL_SERVER_LIMIT },
-  ] as Record<string, string | number>[],
+    {
+      guild_id: TEST_GUILDS.nsfwAllowed,
+      unfiltered_nsfw_channels: true,
+      prompt_rules: [{ name: SERVER_RULE_NAME, terms: [SERVER_BLOCKED_TERM] }],
+    },
+  ] as Record<string, unknown>[],
 };
 
 /** A call as recorded; its body stays `unknown` until a test reads it as a message. */

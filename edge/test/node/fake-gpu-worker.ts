@@ -106,6 +106,8 @@ export interface ReceivedJob {
   };
   /** The LoRAs the job asked for, as sent. */
   loras: { name: string; sha256?: string; weight: number }[];
+  /** Whether the job asked for the image safety checker. */
+  safety_check: boolean;
   /** How the fake answered: 200, or the error status. */
   status: number;
 }
@@ -184,6 +186,7 @@ async function generate(request: Request, host: string): Promise<Response> {
     scheduler: job.scheduler,
     guidance_scale: job.guidance_scale,
     preview_every: job.preview_every,
+    safety_check: job.safety_check,
     prompt_chunks: job.prompt.chunks?.map((c) => c.ids),
     prompt_chunks_2: job.prompt.chunks_2?.map((c) => c.ids),
     prompt_embedding: job.prompt.embedding !== undefined,

@@ -82,7 +82,7 @@ export function uniquePrompt(text: string): string {
 }
 
 export interface ErrorBody {
-  error: { code: string; message: string; field?: string };
+  error: { code: string; message: string; field?: string; rule?: string };
 }
 
 /** A PNG's signature and IHDR chunk (all a header reader needs) for a width × height image, base64. */

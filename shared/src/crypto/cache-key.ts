@@ -45,6 +45,8 @@ export interface ImageIdentity {
   outpaint?: { left: number; right: number; top: number; bottom: number };
   /** LoRAs merged in, by file hash and weight in name order; absent when none, so keys stay as they were. */
   loras?: readonly { sha256: string; weight: number }[];
+  /** Made without the image safety checker; absent when filtered, so keys stay as they were. */
+  unfiltered?: true;
 }
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
