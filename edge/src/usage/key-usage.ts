@@ -12,41 +12,14 @@
 import { DurableObject } from 'cloudflare:workers';
 import type { KeyQuota } from '../auth/api-key.ts';
 import { secondsToNextDay, secondsToNextMonth, utcDay, utcMonth } from './usage-periods.ts';
+import type { JobUsage, UsageReport, UsageTotals } from './usage-types.ts';
+
+export type { JobUsage, UsageReport, UsageTotals };
 
 /** How long a job id is remembered against a second record of the same job. */
 const JOB_MEMORY_DAYS = 35;
 /** An admitted job's images stop counting against the quota this long after admission, if it never ends. */
 export const RESERVATION_TTL_MS = 60 * 60 * 1000;
-
-/** What one finished job used. */
-export interface JobUsage {
-  /** Images the gpu-worker made. */
-  images: number;
-  /** Images answered from the result cache (no gpu-worker work; not counted against quotas). */
-  cachedImages: number;
-  /** Σ steps × width × height over the images made: the work, independent of the hardware. */
-  stepPixels: number;
-  /** gpu-worker milliseconds (its timings' total less the time queued there). */
-  workerMs: number;
-}
-
-export interface UsageTotals {
-  jobs: number;
-  images: number;
-  cached_images: number;
-  step_pixels: number;
-  worker_seconds: number;
-}
-
-export interface UsageReport {
-  day: string;
-  month: string;
-  today: UsageTotals;
-  this_month: UsageTotals;
-  total: UsageTotals;
-  /** Images of admitted jobs still running (they count against today's quota). */
-  reserved_images: number;
-}
 
 export type Admission =
   | { allowed: true }

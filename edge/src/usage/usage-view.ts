@@ -1,8 +1,8 @@
 // What GET /v1/usage and the operator's GET /v1/operator/keys/:id/usage answer: the key's usage
 // today, this month and in total (from its KeyUsage object), its quota, and what remains of it.
 import type { ApiKeyRecord } from '../auth/api-key.ts';
-import type { UsageReport } from './key-usage.ts';
 import { secondsToNextDay, secondsToNextMonth } from './usage-periods.ts';
+import type { UsageReport } from './usage-types.ts';
 
 export interface UsageView extends UsageReport {
   key: string;
