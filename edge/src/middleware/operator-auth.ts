@@ -13,7 +13,7 @@ export function requireOperatorToken(
   realm: string,
 ): void {
   const accepted = tokens.filter((token): token is string => !!token);
-  if (accepted.length === 0) throw new ApiError(404, 'not_found', `${realm} is off (${names} is not set)`);
+  if (accepted.length === 0) throw new ApiError(404, 'not_found', `this route is off (${names} is not set)`);
   const presented = /^Bearer (.+)$/.exec(c.req.header('Authorization') ?? '')?.[1] ?? '';
   // Every token is compared, so the time taken does not tell which one was close.
   const matches = accepted.map((token) => constantTimeEqual(presented, token));
