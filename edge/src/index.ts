@@ -12,6 +12,7 @@ import type { QueueMessage } from './jobs/queue-message.ts';
 import { requireApiKey } from './middleware/auth.ts';
 import { notFound, onError } from './middleware/errors.ts';
 import { rateLimit } from './middleware/rate-limit.ts';
+import { requestMetrics } from './middleware/request-metrics.ts';
 import { a1111 } from './routes/a1111.ts';
 import { a1111Options } from './routes/a1111-options.ts';
 import { a1111PngInfo } from './routes/a1111-png-info.ts';
@@ -25,10 +26,12 @@ import { models } from './routes/models.ts';
 import { openai } from './routes/openai.ts';
 import { openaiEdits } from './routes/openai-edits.ts';
 import { apiReference } from './routes/openapi.ts';
+import { operator } from './routes/operator.ts';
 import { playground } from './routes/playground.ts';
 import { serveImage } from './routes/serve-image.ts';
 import { sharePage } from './routes/share-page.ts';
 import { tokenize } from './routes/tokenize.ts';
+import { usage } from './routes/usage.ts';
 import { webhookSecretRoute } from './routes/webhook-secret.ts';
 
 export { ComfyHub } from './comfy/comfy-hub.ts';
@@ -37,9 +40,13 @@ export { DispatchGauge } from './durable-objects/dispatch-gauge.ts';
 export { FairShare } from './durable-objects/fair-share.ts';
 export { JobState } from './durable-objects/job-state.ts';
 export { RateLimiter } from './durable-objects/rate-limiter.ts';
+export { OperatorCounters } from './metrics/operator-counters.ts';
+export { KeyUsage } from './usage/key-usage.ts';
 
 export const app = new Hono<AppEnv>();
 
+// Outermost: every answer, errors included, is counted for GET /metrics.
+app.use(requestMetrics);
 app.use(async (c, next) => {
   c.set('config', edgeConfig(c.env));
   // After the config (parsed once per env object): a failing binding call is a 503, not a 500.
@@ -56,6 +63,8 @@ app.route('/', apiReference);
 app.route('/internal/gpu', gpuDispatch);
 // Prometheus text for autoscalers, behind its own token (METRICS_TOKEN).
 app.route('/', metrics);
+// The operator's view of any key, behind OPERATOR_TOKEN: before /v1's API-key middleware.
+app.route('/v1/operator', operator);
 
 app.use('/v1/*', requireApiKey, rateLimit);
 app.use('/sdapi/*', requireApiKey, rateLimit);
@@ -65,6 +74,7 @@ app.route('/v1/images', images);
 app.route('/v1/jobs', jobs);
 app.route('/v1/models', models);
 app.route('/v1/tokenize', tokenize);
+app.route('/v1/usage', usage);
 app.route('/v1/webhook-secret', webhookSecretRoute);
 app.route('/sdapi/v1', a1111);
 app.route('/sdapi/v1', a1111PngInfo);

@@ -3,15 +3,20 @@
 // deployed namespace (--remote). Only the key's SHA-256 is stored; a new key is printed once.
 //
 //   npm run keys -- create --name "my app" [--rate-limit 120/60]   (requests / window seconds)
+//                          [--quota-images-per-day N] [--quota-worker-seconds-per-month S]
 //   npm run keys -- list
 //   npm run keys -- revoke <id>
+//   npm run keys -- quota <id> [--images-per-day N|none] [--worker-seconds-per-month S|none]
 //   add --remote for the deployed namespace, --persist-to <dir> for another local state folder.
+//   npm run keys -- usage <id> [--edge URL]   (asks the edge; OPERATOR_TOKEN in the environment,
+//                                               EDGE_URL or --edge, default http://127.0.0.1:8787)
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { ApiKeyRecord, generateApiKey, newApiKeyRecord } from '../../edge/src/auth/api-key.ts';
+import { ApiKeyRecord, generateApiKey, type KeyQuota, newApiKeyRecord } from '../../edge/src/auth/api-key.ts';
+import { fetchKeyUsage, formatKeyUsage } from './usage-client.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const WRANGLER = createRequire(import.meta.url).resolve('wrangler/bin/wrangler.js');
@@ -66,9 +71,10 @@ export async function createKey(
   store: KeyStore,
   name: string,
   rateLimit?: ApiKeyRecord['rate_limit'],
+  quota?: KeyQuota,
 ): Promise<{ key: string; record: ApiKeyRecord }> {
   const key = generateApiKey();
-  const record = await newApiKeyRecord(key, name, rateLimit);
+  const record = await newApiKeyRecord(key, name, rateLimit, undefined, quota);
   putRecord(store, record);
   return { key, record };
 }
@@ -81,6 +87,50 @@ export function revokeKey(store: KeyStore, id: string): ApiKeyRecord {
   putRecord(store, revoked);
   return revoked;
 }
+
+/**
+ * Sets (a number) or removes (null) each quota `change` names, keeping the others; a key left
+ * with no quota has none. Edges see it within KV's propagation plus API_KEY_CACHE_SECONDS.
+ */
+export function setQuota(
+  store: KeyStore,
+  id: string,
+  change: { [K in keyof KeyQuota]?: number | null },
+): ApiKeyRecord {
+  const record = listKeys(store).find((r) => r.id === id);
+  if (!record) throw new Error(`no key with id ${id}`);
+  const quota: Record<string, number | undefined> = { ...record.quota };
+  for (const [name, value] of Object.entries(change)) {
+    if (value === null) delete quota[name];
+    else if (value !== undefined) quota[name] = value;
+  }
+  const { quota: _old, ...rest } = record;
+  const updated = ApiKeyRecord.parse(Object.keys(quota).length > 0 ? { ...rest, quota } : rest);
+  putRecord(store, updated);
+  return updated;
+}
+
+/** A quota flag: a whole number, or "none" (null) to remove it; absent stays undefined. */
+function parseQuotaValue(flag: string, value: string | undefined): number | null | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'none') return null;
+  if (!/^\d+$/.test(value)) throw new Error(`--${flag} ${value}: a whole number, or "none"`);
+  return Number(value);
+}
+
+function quotaOf(
+  images: number | null | undefined,
+  seconds: number | null | undefined,
+): KeyQuota | undefined {
+  const quota: KeyQuota = {
+    ...(typeof images === 'number' && { images_per_day: images }),
+    ...(typeof seconds === 'number' && { worker_seconds_per_month: seconds }),
+  };
+  return Object.keys(quota).length > 0 ? ApiKeyRecord.shape.quota.parse(quota) : undefined;
+}
+
+const describeQuota = (quota: KeyQuota | undefined) =>
+  `images/day ${quota?.images_per_day ?? 'unlimited'}, worker s/month ${quota?.worker_seconds_per_month ?? 'unlimited'}`;
 
 function parseRateLimit(value: string | undefined): ApiKeyRecord['rate_limit'] {
   if (value === undefined) return undefined;
@@ -99,6 +149,11 @@ async function main(argv: string[]): Promise<void> {
     options: {
       name: { type: 'string' },
       'rate-limit': { type: 'string' },
+      'quota-images-per-day': { type: 'string' },
+      'quota-worker-seconds-per-month': { type: 'string' },
+      'images-per-day': { type: 'string' },
+      'worker-seconds-per-month': { type: 'string' },
+      edge: { type: 'string' },
       remote: { type: 'boolean', default: false },
       'persist-to': { type: 'string' },
     },
@@ -107,9 +162,13 @@ async function main(argv: string[]): Promise<void> {
   const [command, id] = positionals;
   if (command === 'create') {
     if (!values.name) throw new Error('create needs --name');
-    const { key, record } = await createKey(store, values.name, parseRateLimit(values['rate-limit']));
+    const quota = quotaOf(
+      parseQuotaValue('quota-images-per-day', values['quota-images-per-day']),
+      parseQuotaValue('quota-worker-seconds-per-month', values['quota-worker-seconds-per-month']),
+    );
+    const { key, record } = await createKey(store, values.name, parseRateLimit(values['rate-limit']), quota);
     console.log(
-      `created key ${record.id} (${record.name}). It is shown only now; store it safely:\n\n  ${key}\n`,
+      `created key ${record.id} (${record.name}; quota ${describeQuota(record.quota)}). It is shown only now; store it safely:\n\n  ${key}\n`,
     );
   } else if (command === 'list') {
     for (const r of listKeys(store)) {
@@ -126,9 +185,25 @@ async function main(argv: string[]): Promise<void> {
     console.log(
       `revoked ${record.id} at ${record.revoked_at}; deployed edges stop accepting it within about two minutes (KV's propagation plus API_KEY_CACHE_SECONDS)`,
     );
+  } else if (command === 'quota') {
+    if (!id) throw new Error('quota needs the key id (see list)');
+    const record = setQuota(store, id, {
+      images_per_day: parseQuotaValue('images-per-day', values['images-per-day']),
+      worker_seconds_per_month: parseQuotaValue(
+        'worker-seconds-per-month',
+        values['worker-seconds-per-month'],
+      ),
+    });
+    console.log(`quota of ${record.id}: ${describeQuota(record.quota)}`);
+  } else if (command === 'usage') {
+    if (!id) throw new Error('usage needs the key id (see list), or discord:<user id>');
+    const operatorToken = process.env.OPERATOR_TOKEN;
+    if (!operatorToken) throw new Error('usage asks the edge: set OPERATOR_TOKEN to its operator token');
+    const url = values.edge ?? process.env.EDGE_URL ?? 'http://127.0.0.1:8787';
+    console.log(formatKeyUsage(await fetchKeyUsage({ url, operatorToken }, id)));
   } else {
     throw new Error(
-      'usage: keys create --name NAME [--rate-limit N/S] | list | revoke ID  [--remote] [--persist-to DIR]',
+      'usage: keys create --name NAME [--rate-limit N/S] [--quota-images-per-day N] [--quota-worker-seconds-per-month S] | list | revoke ID | quota ID [--images-per-day N|none] [--worker-seconds-per-month S|none] | usage ID [--edge URL]  [--remote] [--persist-to DIR]',
     );
   }
 }

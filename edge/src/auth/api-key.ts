@@ -21,8 +21,18 @@ export const ApiKeyRecord = z.object({
     .optional(),
   /** This key's own cap on jobs in the GPU queues at once (scale-out), replacing MAX_IN_FLIGHT_PER_KEY. */
   max_in_flight: z.int().min(1).max(1000).optional(),
+  /** This key's quotas (absent: unlimited), enforced by its KeyUsage object at admission. */
+  quota: z
+    .object({
+      /** Generated images per UTC day (cached images do not count), reserved when a job is admitted. */
+      images_per_day: z.int().min(0).max(100_000_000).optional(),
+      /** gpu-worker seconds per UTC month; a job is refused once the month's total reaches it. */
+      worker_seconds_per_month: z.int().min(0).max(1_000_000_000).optional(),
+    })
+    .optional(),
 });
 export type ApiKeyRecord = z.infer<typeof ApiKeyRecord>;
+export type KeyQuota = NonNullable<ApiKeyRecord['quota']>;
 
 const HEX_BYTES = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
 
@@ -47,6 +57,7 @@ export async function newApiKeyRecord(
   name: string,
   rateLimit?: ApiKeyRecord['rate_limit'],
   now = new Date(),
+  quota?: KeyQuota,
 ): Promise<ApiKeyRecord> {
   const hash = await hashApiKey(key);
   return {
@@ -55,5 +66,6 @@ export async function newApiKeyRecord(
     name,
     created_at: now.toISOString(),
     ...(rateLimit ? { rate_limit: rateLimit } : {}),
+    ...(quota ? { quota } : {}),
   };
 }

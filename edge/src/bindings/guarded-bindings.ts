@@ -17,6 +17,8 @@ const OBJECTS: readonly (keyof Env)[] = [
   'COMFY_HUB',
   'FAIR_SHARE',
   'DISPATCH_GAUGE',
+  'KEY_USAGE',
+  'OPERATOR_COUNTERS',
 ];
 /** Namespace methods that hand back a stub, whose calls are the ones that fail. */
 const STUB_FACTORIES = new Set<PropertyKey>(['get', 'getByName']);

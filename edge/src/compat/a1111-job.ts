@@ -7,9 +7,10 @@ import type { Context } from 'hono';
 import type { A1111Job } from '../durable-objects/a1111-session.ts';
 import type { AppEnv } from '../env.ts';
 import { imagesResponse } from '../generation/images-response.ts';
+import { accountedGeneration } from '../generation/job-accounting.ts';
 import type { Prepared } from '../generation/prepare-generation.ts';
 import { keyShare } from '../generation/queue-dispatch.ts';
-import { type GenerationOutcome, runGeneration } from '../generation/run-generation.ts';
+import type { GenerationOutcome } from '../generation/run-generation.ts';
 import { toApiError } from '../http/api-error.ts';
 import { baseUrl } from '../http/base-url.ts';
 import { queuedRecord } from '../jobs/job-record.ts';
@@ -42,7 +43,7 @@ export async function runA1111Generation(
   await session.begin({ id: jobId, kind, started_at: now.getTime(), timestamp: jobTimestamp(now) });
   const relay = progressRelay(state, config, running, waitUntil);
   try {
-    const outcome = await runGeneration({ env: c.env, config, waitUntil }, prepared, {
+    const outcome = await accountedGeneration({ env: c.env, config, waitUntil }, c.var.apiKey, prepared, {
       jobId,
       onAttempt: (worker) => state.setWorker(worker),
       onProgress: relay.listener,

@@ -54,6 +54,8 @@ export const EdgeConfig = z.object({
   DISPATCH_LEASE_MS: integer(1000, 600_000).default(15_000),
   /** Bearer token of GET /metrics (Prometheus); unset: the route answers 404. */
   METRICS_TOKEN: z.union([z.literal(''), secret('METRICS_TOKEN')]).optional(),
+  /** Bearer token of the operator routes (GET /v1/operator/keys/:id/usage; also accepted by /metrics); unset: they answer 404. */
+  OPERATOR_TOKEN: z.union([z.literal(''), secret('OPERATOR_TOKEN')]).optional(),
   /** One gpu-worker attempt's deadline, in ms; also the job's timeout_ms (the protocol's minimum is 1 s). */
   GPU_TIMEOUT_MS: integer(1000, 900_000).default(120_000),
   /** Origin for image and job URLs; empty: the request's origin. */

@@ -11,6 +11,7 @@
 // A delete removes the message a Delete button sits on. Discord being briefly unavailable sends
 // the message back to the queue (the images are cached by then, so a retry only delivers).
 import { edgeConfig } from '../config/edge-config.ts';
+import { recordJob, releaseJob } from '../generation/job-accounting.ts';
 import { runGeneration } from '../generation/run-generation.ts';
 import { toApiError } from '../http/api-error.ts';
 import { loadJobInputs } from '../jobs/job-inputs.ts';
@@ -28,6 +29,9 @@ import { failureMessage, imageMessage, type MessageBody } from './image-message.
 import { type ProgressEditor, previewEvery, progressEditor } from './progress-editor.ts';
 import { progressMessage } from './progress-message.ts';
 import { attemptTimeoutMs, finishesInTime, tokenExpiresAt } from './token-life.ts';
+
+/** Discord users have no API key: their usage is metered under this owner id (keys -- usage discord:<id>). */
+export const discordUsageOwner = (userId: string) => `discord:${userId}`;
 
 /** Queue deliveries of one Discord job before it fails for good. */
 const MAX_ATTEMPTS = 5;
@@ -95,6 +99,7 @@ async function generate(
         ),
       )
       .finally(() => progress?.finish());
+    await recordJob(env, discordUsageOwner(job.user_id), outcome, (p) => ctx.waitUntil(p));
     return imageMessage(outcome.generation, outcome.images, job.base_url, job.user_id);
   } catch (error) {
     const failure = toApiError(error);
@@ -109,6 +114,7 @@ async function generate(
     ) {
       return { retryInSeconds: delay };
     }
+    await releaseJob(env, discordUsageOwner(job.user_id), job.job_id, (p) => ctx.waitUntil(p));
     return failureMessage(failureReason(failure), job.delivery === 'follow_up');
   }
 }

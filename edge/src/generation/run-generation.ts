@@ -46,6 +46,8 @@ export interface GenerationOutcome {
    * key (they are not its result).
    */
   interruptedAtStep?: number;
+  /** The gpu-worker's timings of the job (absent when every image came from the cache): usage metering. */
+  workerTimingsMs?: GpuResult['timings_ms'];
 }
 
 export interface GenerationDeps {
@@ -217,6 +219,7 @@ export async function runGeneration(
     cache: cacheStatus(images.length - missing.length, images.length),
     embeddingsCached: result.embeddings_cached,
     interruptedAtStep: result.interrupted_at_step,
+    workerTimingsMs: result.timings_ms,
   };
 }
 

@@ -9,6 +9,7 @@ import { comfyRelay } from '../comfy/comfy-relay.ts';
 import { edgeConfig } from '../config/edge-config.ts';
 import { runDiscordJob } from '../discord/run-discord-job.ts';
 import { imagesResponse } from '../generation/images-response.ts';
+import { recordJob, releaseJob } from '../generation/job-accounting.ts';
 import { keyShare } from '../generation/queue-dispatch.ts';
 import { runGeneration } from '../generation/run-generation.ts';
 import { toApiError } from '../http/api-error.ts';
@@ -33,7 +34,11 @@ async function runGenerateMessage(
 ): Promise<void> {
   const job = env.JOB_STATE.getByName(body.job_id);
   const record = await job.start();
+  const waitUntil = (p: Promise<unknown>) => ctx.waitUntil(p);
   if (!record) {
+    // Cancelled before it ran: its admission holds nothing any more.
+    const owner = (await job.get())?.owner;
+    if (owner) await releaseJob(env, owner, body.job_id, waitUntil);
     // Cancelled (POST /interrupt) before it ran: a ComfyUI run still ends in its history.
     if (body.comfy) await comfyRelay(env, body.comfy.owner, body.job_id).finished(await job.get());
     return message.ack();
@@ -68,6 +73,8 @@ async function runGenerateMessage(
       },
     );
     await relay.settled();
+    // Recorded before the message is acknowledged: a redelivery records the same job id, once.
+    await recordJob(env, record.owner, outcome, waitUntil);
     final = await job.finish({ result: imagesResponse(outcome, record.base_url) });
   } catch (error) {
     await relay.settled();
@@ -79,6 +86,7 @@ async function runGenerateMessage(
       await job.requeue(error_);
       return message.retry({ delaySeconds: backoffSeconds(message.attempts) });
     }
+    await releaseJob(env, record.owner, body.job_id, waitUntil);
     final = await job.finish({ error: error_ });
   }
   await comfy?.finished(final);

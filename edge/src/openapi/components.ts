@@ -66,6 +66,7 @@ import {
   TokenizeResponse,
   WebhookSecret,
 } from './response-schemas.ts';
+import { UsageView } from './usage-schemas.ts';
 
 function schemas() {
   const requests = componentSchemas(
@@ -104,6 +105,7 @@ function schemas() {
       ModelList,
       TokenizeResponse,
       WebhookSecret,
+      UsageView,
       OpenAiImagesResponse,
       Txt2ImgResponse,
       A1111Samplers,

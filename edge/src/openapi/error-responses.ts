@@ -43,7 +43,7 @@ export const ERROR_RESPONSES: Record<string, Response> = {
     message: 'send the body as JSON with "Content-Type: application/json"',
   }),
   RateLimited: errorResponse(
-    'Over this key’s request limit.',
+    'Over this key’s request limit, or (`quota_exceeded`, on generations) its images/day or worker-seconds/month quota, with Retry-After at the period’s end.',
     { code: 'rate_limited', message: 'this key may make 60 requests per 60 s; retry in 12 s' },
     { 'Retry-After': headerRef('Retry-After'), ...rateLimitHeaders() },
   ),

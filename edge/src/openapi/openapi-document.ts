@@ -12,6 +12,7 @@ import { nativePaths } from './native-paths.ts';
 import type { OpenApiDocument } from './openapi-types.ts';
 import { OPERATOR_TAG, operatorPaths } from './operator-paths.ts';
 import { publicPaths } from './public-paths.ts';
+import { usagePaths } from './usage-paths.ts';
 
 export interface DocumentContext {
   /** The public origin: PUBLIC_URL, or the origin the request came to. */
@@ -64,6 +65,7 @@ export function openApiDocument(context: DocumentContext): OpenApiDocument {
       ...comfyPaths(context.model),
       ...publicPaths(examples),
       ...operatorPaths(),
+      ...usagePaths(),
     },
     components: components(),
   };

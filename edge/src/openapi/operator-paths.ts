@@ -55,9 +55,9 @@ export function operatorPaths(): Record<string, PathItem> {
       get: {
         operationId: 'getMetrics',
         tags: [TAG],
-        summary: 'Scale-out work per model and tier, in Prometheus text',
+        summary: 'Scale-out work and the operator’s counters, in Prometheus text',
         description:
-          'latent_edge_dispatch_backlog and latent_edge_dispatch_in_flight per model and tier, latent_edge_dispatch_waiting per model; every series present, 0 when idle. Bearer METRICS_TOKEN (not an API key); 404 when it is not set.',
+          'latent_edge_dispatch_backlog and latent_edge_dispatch_in_flight per model and tier, latent_edge_dispatch_waiting per model (every series present, 0 when idle); counters latent_edge_requests_total by route, method and status, latent_edge_refusals_total by reason, latent_edge_jobs_total by outcome, latent_edge_images_total by source (gpu, cache). Bearer METRICS_TOKEN or OPERATOR_TOKEN (not an API key); 404 when neither is set.',
         security: PUBLIC,
         responses: {
           '200': {

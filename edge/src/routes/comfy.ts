@@ -20,6 +20,7 @@ import { cancelJobOnWorker } from '../generation/gpu-pool.ts';
 import { toBase64 } from '../generation/image-bytes.ts';
 import { OBJECT_NAME } from '../generation/image-objects.ts';
 import { headerSize } from '../generation/init-image.ts';
+import { admitJob } from '../generation/job-accounting.ts';
 import { prepareGeneration } from '../generation/prepare-generation.ts';
 import { ApiError } from '../http/api-error.ts';
 import { baseUrl } from '../http/base-url.ts';
@@ -100,6 +101,10 @@ comfy.post('/prompt', async (c) => {
 
   // 3. Queue it as an asynchronous job whose hub tells the client's websocket.
   const promptId = crypto.randomUUID();
+  // Admitted under the key's quota; the queue consumer records or releases the run.
+  await admitJob(c.env, c.var.apiKey, promptId, prepared.generation.images.length, (p) =>
+    c.executionCtx.waitUntil(p),
+  );
   await c.env.JOB_STATE.getByName(promptId).create(queuedRecord(promptId, c.var.apiKey.id, baseUrl(c)));
   const number = await hubOf(c).enqueue({
     prompt_id: promptId,

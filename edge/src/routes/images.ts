@@ -9,9 +9,10 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import type { AppEnv } from '../env.ts';
 import { imagesResponse } from '../generation/images-response.ts';
+import { accountedGeneration, admitJob, releaseJob } from '../generation/job-accounting.ts';
 import { prepareGeneration } from '../generation/prepare-generation.ts';
 import { keyShare } from '../generation/queue-dispatch.ts';
-import { cachedImageKeys, runGeneration } from '../generation/run-generation.ts';
+import { cachedImageKeys } from '../generation/run-generation.ts';
 import { ApiError } from '../http/api-error.ts';
 import { baseUrl } from '../http/base-url.ts';
 import { readJson } from '../http/read-json.ts';
@@ -63,29 +64,37 @@ images.post('/', async (c) => {
   const prepared = await prepareGeneration(config, request);
   const { generation } = prepared;
   const jobId = crypto.randomUUID();
+  const waitUntil = (p: Promise<unknown>) => c.executionCtx.waitUntil(p);
 
   // A webhook only makes sense for a job that outlives the request.
   if (webhookUrl || prefersAsync(c.req.header('Prefer'))) {
     const cached = await cachedImageKeys(c.env.IMAGES, generation);
     if (cached.size < generation.images.length) {
-      await storeJobInputs(c.env.IMAGES, prepared);
+      // Admitted under the key's quota here; the queue consumer records or releases the job.
+      await admitJob(c.env, c.var.apiKey, jobId, generation.images.length, waitUntil);
       const record: JobRecord = {
         ...queuedRecord(jobId, c.var.apiKey.id, baseUrl(c)),
         ...(webhookUrl
           ? { webhook: { url: webhookUrl, attempts: 0, progress: webhookEvents.includes('progress') } }
           : {}),
       };
-      await c.env.JOB_STATE.getByName(jobId).create(record);
-      await c.env.JOBS.send(
-        {
-          type: 'generate',
-          job_id: jobId,
-          generation,
-          preview_every: previewEvery,
-          max_in_flight: c.var.apiKey.max_in_flight,
-        },
-        { contentType: 'json' },
-      );
+      try {
+        await storeJobInputs(c.env.IMAGES, prepared);
+        await c.env.JOB_STATE.getByName(jobId).create(record);
+        await c.env.JOBS.send(
+          {
+            type: 'generate',
+            job_id: jobId,
+            generation,
+            preview_every: previewEvery,
+            max_in_flight: c.var.apiKey.max_in_flight,
+          },
+          { contentType: 'json' },
+        );
+      } catch (error) {
+        await releaseJob(c.env, c.var.apiKey.id, jobId, waitUntil);
+        throw error;
+      }
       const view = jobView(record);
       c.header('Preference-Applied', 'respond-async');
       c.header('Location', view.url);
@@ -93,11 +102,10 @@ images.post('/', async (c) => {
     }
   }
 
-  const outcome = await runGeneration(
-    { env: c.env, config, waitUntil: (p) => c.executionCtx.waitUntil(p) },
-    prepared,
-    { jobId, share: keyShare(c.var.apiKey, config.MAX_IN_FLIGHT_PER_KEY) },
-  );
+  const outcome = await accountedGeneration({ env: c.env, config, waitUntil }, c.var.apiKey, prepared, {
+    jobId,
+    share: keyShare(c.var.apiKey, config.MAX_IN_FLIGHT_PER_KEY),
+  });
   c.header('X-Cache', outcome.cache);
   return c.json(imagesResponse(outcome, baseUrl(c)));
 });

@@ -1,12 +1,15 @@
 // GET /metrics: the scale-out work per model and tier in Prometheus text, for an autoscaler
-// (infra/k8s: KEDA scales gpu-workers on backlog + in flight per worker slot). Every series is
-// present, at 0 when idle, so a scaler can tell "no work" from "no data". Authenticated with
-// METRICS_TOKEN (a bearer token; compared in constant time); without it the route is off.
-import { constantTimeEqual } from '@latent-edge/shared/crypto/hmac';
+// (infra/k8s: KEDA scales gpu-workers on backlog + in flight per worker slot), and the operator's
+// counters (requests, refusals by reason, jobs by outcome, images by source). Every gauge series
+// is present, at 0 when idle, so a scaler can tell "no work" from "no data". Authenticated with
+// METRICS_TOKEN or OPERATOR_TOKEN (bearer tokens; compared in constant time); without either the
+// route is off.
 import { TIERS } from '@latent-edge/shared/protocol/dispatch';
 import { Hono } from 'hono';
 import type { AppEnv } from '../env.ts';
-import { ApiError } from '../http/api-error.ts';
+import { counterLines, labelValue as label } from '../metrics/counter-exposition.ts';
+import { readCounters } from '../metrics/operator-counters.ts';
+import { requireOperatorToken } from '../middleware/operator-auth.ts';
 
 const PROMETHEUS_TEXT = 'text/plain; version=0.0.4; charset=utf-8';
 
@@ -16,29 +19,23 @@ const HELP = {
   latent_edge_dispatch_waiting: "Jobs held at the edge behind their key's fair share",
 } as const;
 
-/** Label values are quoted; model ids are plain, but escape as the format says anyway. */
-const label = (value: string) => value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
-
 export const metrics = new Hono<AppEnv>();
 
 metrics.get('/metrics', async (c) => {
-  const token = c.var.config.METRICS_TOKEN;
-  if (!token) throw new ApiError(404, 'not_found', 'metrics are off (METRICS_TOKEN is not set)');
-  const presented = /^Bearer (.+)$/.exec(c.req.header('Authorization') ?? '')?.[1] ?? '';
-  if (!constantTimeEqual(presented, token)) {
-    throw new ApiError(401, 'unauthorized', 'a valid metrics token is required', {
-      headers: { 'WWW-Authenticate': 'Bearer realm="metrics"' },
-    });
-  }
-  const rows = await Promise.all(
-    c.var.config.MODELS.flatMap((model) =>
-      TIERS.map(async (tier) => ({
-        model: model.id,
-        tier,
-        counts: await c.env.DISPATCH_GAUGE.getByName(`${model.id}:${tier}`).counts(),
-      })),
+  const { METRICS_TOKEN, OPERATOR_TOKEN } = c.var.config;
+  requireOperatorToken(c, [METRICS_TOKEN, OPERATOR_TOKEN], 'METRICS_TOKEN or OPERATOR_TOKEN', 'metrics');
+  const [counters, rows] = await Promise.all([
+    readCounters(c.env),
+    Promise.all(
+      c.var.config.MODELS.flatMap((model) =>
+        TIERS.map(async (tier) => ({
+          model: model.id,
+          tier,
+          counts: await c.env.DISPATCH_GAUGE.getByName(`${model.id}:${tier}`).counts(),
+        })),
+      ),
     ),
-  );
+  ]);
   const lines: string[] = [];
   const header = (name: keyof typeof HELP) =>
     lines.push(`# HELP ${name} ${HELP[name]}`, `# TYPE ${name} gauge`);
@@ -57,6 +54,7 @@ metrics.get('/metrics', async (c) => {
     const waiting = rows.filter((r) => r.model === model.id).reduce((sum, r) => sum + r.counts.waiting, 0);
     lines.push(`latent_edge_dispatch_waiting{model="${label(model.id)}"} ${waiting}`);
   }
+  lines.push(...counterLines(counters));
   return c.body(`${lines.join('\n')}\n`, 200, {
     'Content-Type': PROMETHEUS_TEXT,
     'Cache-Control': 'no-store',

@@ -13,9 +13,9 @@ import { nativeRequest, withClientNames } from '../compat/native-request.ts';
 import { type ImageSize, parseSize } from '../config/image-size.ts';
 import type { AppEnv } from '../env.ts';
 import { imageBytes, toBase64 } from '../generation/image-bytes.ts';
+import { accountedGeneration } from '../generation/job-accounting.ts';
 import { prepareGeneration } from '../generation/prepare-generation.ts';
 import { keyShare } from '../generation/queue-dispatch.ts';
-import { runGeneration } from '../generation/run-generation.ts';
 import { findModel, type ServedModel } from '../generation/served-models.ts';
 import { ApiError } from '../http/api-error.ts';
 import { baseUrl } from '../http/base-url.ts';
@@ -104,8 +104,9 @@ export async function answerOpenAi(
 ): Promise<Response> {
   const config = c.var.config;
   const outcome = await withClientNames(clientNames, async () =>
-    runGeneration(
+    accountedGeneration(
       { env: c.env, config, waitUntil: (p) => c.executionCtx.waitUntil(p) },
+      c.var.apiKey,
       await prepareGeneration(config, request),
       { jobId: crypto.randomUUID(), share: keyShare(c.var.apiKey, config.MAX_IN_FLIGHT_PER_KEY) },
     ),
