@@ -106,7 +106,7 @@ export default defineConfig({
                 // The least the edge allows, so progress edits show within a test's few seconds.
                 DISCORD_PROGRESS_INTERVAL_MS: 1000,
                 // The prompt policy the edge tests meet (edge/test/prompt-policy-routes.test.ts).
-                PROMPT_RULES: TEST_PROMPT_RULES,
+                PROMPT_RULES: JSON.stringify(TEST_PROMPT_RULES),
               },
               outboundService: withFakeDiscord(fakeGpuWorker),
             },

@@ -14,8 +14,8 @@ import {
   buttonsOf,
   type DiscordCall,
   discordCalls,
-  imagineInteraction,
   type InteractionOptions,
+  imagineInteraction,
   interact,
   isProgressEdit,
   messageFrom,
@@ -57,7 +57,10 @@ describe('/imagine and the prompt policy', () => {
   });
 
   it('names the negative option when that is what matched', async () => {
-    const interaction = imagineInteraction({ prompt: uniquePrompt('a calm sea'), negative: TEST_BLOCKED_TERM });
+    const interaction = imagineInteraction({
+      prompt: uniquePrompt('a calm sea'),
+      negative: TEST_BLOCKED_TERM,
+    });
     const { body } = await interact(interaction);
     expect(ephemeralText(body)).toBe(`❌ negative: refused by the prompt policy (rule "${TEST_RULE_NAME}")`);
   });
@@ -81,7 +84,7 @@ describe('/imagine and the image safety checker', () => {
     expect(job.safety_check).toBe(true);
   });
 
-  it("filters in an NSFW channel of a server whose settings do not allow it", async () => {
+  it('filters in an NSFW channel of a server whose settings do not allow it', async () => {
     const prompt = uniquePrompt('a moonlit garden');
     const { job } = await imagineJob(prompt, { guildId: TEST_GUILDS.plain, nsfw: true });
     expect(job.safety_check).toBe(true);
@@ -108,7 +111,10 @@ describe('/imagine and the image safety checker', () => {
     const { edit } = await imagineJob(prompt, { guildId: TEST_GUILDS.nsfwAllowed, nsfw: true });
     const customId = buttonsOf(edit).actions.get('Re-roll') ?? '';
     for (const nsfw of [true, false]) {
-      const click = buttonInteraction(customId, messageFrom(edit), { guildId: TEST_GUILDS.nsfwAllowed, nsfw });
+      const click = buttonInteraction(customId, messageFrom(edit), {
+        guildId: TEST_GUILDS.nsfwAllowed,
+        nsfw,
+      });
       await interact(click);
       await waitForDelivery(click.token);
       const jobs = await gpuCalls(prompt);

@@ -11,7 +11,15 @@ import {
   TEST_PATTERN_RULE_NAME,
   TEST_RULE_NAME,
 } from './node/test-prompt-rules.ts';
-import { call, createApiKey, type ErrorBody, gpuCalls, ORIGIN, postJson, uniquePrompt } from './support/api.ts';
+import {
+  call,
+  createApiKey,
+  type ErrorBody,
+  gpuCalls,
+  ORIGIN,
+  postJson,
+  uniquePrompt,
+} from './support/api.ts';
 
 let key: string;
 beforeAll(async () => {
@@ -19,7 +27,8 @@ beforeAll(async () => {
 });
 
 /** A prompt no other test sends, with the blocked term disguised (upper case, zero-width spaces). */
-const blockedPrompt = () => uniquePrompt(`a painting of a ${[...TEST_BLOCKED_TERM].join('\u200b').toUpperCase()}`);
+const blockedPrompt = () =>
+  uniquePrompt(`a painting of a ${[...TEST_BLOCKED_TERM].join('\u200b').toUpperCase()}`);
 
 async function refusedWith(response: Response): Promise<ErrorBody> {
   expect(response.status).toBe(400);
@@ -45,13 +54,19 @@ describe('the prompt policy on the native API', () => {
     const body = await refusedWith(
       await postJson('/v1/images', { prompt, negative_prompt: `a ${TEST_PATTERN_EXAMPLE}` }, key),
     );
-    expect(body.error).toMatchObject({ code: 'prompt_blocked', field: 'negative_prompt', rule: TEST_PATTERN_RULE_NAME });
+    expect(body.error).toMatchObject({
+      code: 'prompt_blocked',
+      field: 'negative_prompt',
+      rule: TEST_PATTERN_RULE_NAME,
+    });
     expect(await gpuCalls(prompt)).toEqual([]);
   });
 
   it('refuses an asynchronous job before it is queued', async () => {
     const prompt = blockedPrompt();
-    const body = await refusedWith(await postJson('/v1/images', { prompt }, key, { Prefer: 'respond-async' }));
+    const body = await refusedWith(
+      await postJson('/v1/images', { prompt }, key, { Prefer: 'respond-async' }),
+    );
     expect(body.error.rule).toBe(TEST_RULE_NAME);
     expect(await gpuCalls(prompt)).toEqual([]);
   });
@@ -124,7 +139,10 @@ describe('the prompt policy on the compatible APIs', () => {
     expect(response.status).toBe(400);
     const body = (await response.json()) as {
       error: { type: string; message: string };
-      node_errors: Record<string, { errors: { type: string; message: string; extra_info: Record<string, unknown> }[] }>;
+      node_errors: Record<
+        string,
+        { errors: { type: string; message: string; extra_info: Record<string, unknown> }[] }
+      >;
     };
     expect(body.error.type).toBe('prompt_outputs_failed_validation');
     expect(Object.keys(body.node_errors)).toEqual(['6']);

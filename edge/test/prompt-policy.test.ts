@@ -106,7 +106,14 @@ describe('prompt rule configuration', () => {
   });
 
   it('accepts patterns without nested repetition', () => {
-    for (const pattern of ['\\bbad \\d+ thing\\b', '(?:ab)+c', '(colou?r)s?', 'x{2,5}y', '[(+*)]+', '\\p{L}+ing']) {
+    for (const pattern of [
+      '\\bbad \\d+ thing\\b',
+      '(?:ab)+c',
+      '(colou?r)s?',
+      'x{2,5}y',
+      '[(+*)]+',
+      '\\p{L}+ing',
+    ]) {
       expect(refusal([pattern]), pattern).toBeUndefined();
     }
   });

@@ -32,70 +32,76 @@ const gpuWorkerUrl = httpUrl.refine(
   { error: (issue) => `${String(issue.input)} uses plain http to a host that is not loopback: use https` },
 );
 
-export const EdgeConfig = z.object({
-  /** gpu-worker base URLs, comma-separated: https, or plain http to loopback or `.test` hosts. */
-  GPU_WORKERS: z
-    .string()
-    .transform((value) =>
-      value
-        .split(',')
-        .map((url) => url.trim().replace(/\/+$/, ''))
-        .filter(Boolean),
-    )
-    .pipe(z.array(gpuWorkerUrl).min(1, { error: 'GPU_WORKERS lists no URL' })),
-  /**
-   * How jobs reach the gpu-workers: "push" sends each to a GPU_WORKERS URL; "queues" puts it on
-   * its model's GPU queue for workers to pull (scale-out; infra/DEPLOY.md "Scale out").
-   */
-  JOB_DISPATCH: z.enum(['push', 'queues']).default('push'),
-  /** Scale-out mode: jobs of one API key (or Discord server) in the GPU queues at once; a key's record may say otherwise. */
-  MAX_IN_FLIGHT_PER_KEY: integer(1, 1000).default(4),
-  /** Scale-out mode: how long a worker's claim lives without a progress post (ms). */
-  DISPATCH_LEASE_MS: integer(1000, 600_000).default(15_000),
-  /** Bearer token of GET /metrics (Prometheus); unset: the route answers 404. */
-  METRICS_TOKEN: z.union([z.literal(''), secret('METRICS_TOKEN')]).optional(),
-  /** Bearer token of the operator routes (GET /v1/operator/keys/:id/usage; also accepted by /metrics); unset: they answer 404. */
-  OPERATOR_TOKEN: z.union([z.literal(''), secret('OPERATOR_TOKEN')]).optional(),
-  /** One gpu-worker attempt's deadline, in ms; also the job's timeout_ms (the protocol's minimum is 1 s). */
-  GPU_TIMEOUT_MS: integer(1000, 900_000).default(120_000),
-  /** Origin for image and job URLs; empty: the request's origin. */
-  PUBLIC_URL: z.union([z.literal(''), httpUrl]).default(''),
-  RATE_LIMIT_REQUESTS: integer(1, 10_000).default(60),
-  RATE_LIMIT_WINDOW_SECONDS: integer(1, 86_400).default(60),
-  /** How long an isolate trusts an API key record it read from KV, in seconds; 0: read every time. */
-  API_KEY_CACHE_SECONDS: integer(0, 60).default(60),
-  /** Body limit of the generation routes, in bytes. */
-  MAX_BODY_BYTES: integer(1024, 100 * 1024 * 1024).default(12 * 1024 * 1024),
-  /** Local development only: webhooks to http:// and to private, loopback and link-local hosts. */
-  ALLOW_LOCAL_WEBHOOKS: z
-    .union([z.boolean(), z.enum(['true', 'false'])])
-    .default(false)
-    .transform((v) => v === true || v === 'true'),
-  MODELS: z
-    .array(ModelConfig)
-    .min(1)
-    .refine((models) => new Set(models.map((m) => m.id)).size === models.length, {
-      error: 'model ids must be unique',
-    }),
-  /**
-   * The prompt policy (edge/src/safety): blocked terms and patterns per model id, "*" for models
-   * without an entry; JSON, or a table in wrangler.toml. None by default.
-   */
-  PROMPT_RULES: PromptRulesByModel,
-  GPU_SHARED_SECRET: secret('GPU_SHARED_SECRET'),
-  CACHE_KEY_SECRET: secret('CACHE_KEY_SECRET'),
-  /** Optional: without it, webhooks are off. */
-  WEBHOOK_SECRET: secret('WEBHOOK_SECRET').optional(),
-  /** Discord /imagine (edge/src/discord/discord-config.ts). */
-  ...DISCORD_CONFIG,
-}).superRefine((config, ctx) => {
-  // A misspelt model id would leave that model with the "*" rules without anyone noticing.
-  for (const id of Object.keys(config.PROMPT_RULES)) {
-    if (id !== DEFAULT_RULES_KEY && !config.MODELS.some((model) => model.id === id)) {
-      ctx.addIssue({ code: 'custom', path: ['PROMPT_RULES', id], message: `"${id}" is not one of MODELS' ids` });
+export const EdgeConfig = z
+  .object({
+    /** gpu-worker base URLs, comma-separated: https, or plain http to loopback or `.test` hosts. */
+    GPU_WORKERS: z
+      .string()
+      .transform((value) =>
+        value
+          .split(',')
+          .map((url) => url.trim().replace(/\/+$/, ''))
+          .filter(Boolean),
+      )
+      .pipe(z.array(gpuWorkerUrl).min(1, { error: 'GPU_WORKERS lists no URL' })),
+    /**
+     * How jobs reach the gpu-workers: "push" sends each to a GPU_WORKERS URL; "queues" puts it on
+     * its model's GPU queue for workers to pull (scale-out; infra/DEPLOY.md "Scale out").
+     */
+    JOB_DISPATCH: z.enum(['push', 'queues']).default('push'),
+    /** Scale-out mode: jobs of one API key (or Discord server) in the GPU queues at once; a key's record may say otherwise. */
+    MAX_IN_FLIGHT_PER_KEY: integer(1, 1000).default(4),
+    /** Scale-out mode: how long a worker's claim lives without a progress post (ms). */
+    DISPATCH_LEASE_MS: integer(1000, 600_000).default(15_000),
+    /** Bearer token of GET /metrics (Prometheus); unset: the route answers 404. */
+    METRICS_TOKEN: z.union([z.literal(''), secret('METRICS_TOKEN')]).optional(),
+    /** Bearer token of the operator routes (GET /v1/operator/keys/:id/usage; also accepted by /metrics); unset: they answer 404. */
+    OPERATOR_TOKEN: z.union([z.literal(''), secret('OPERATOR_TOKEN')]).optional(),
+    /** One gpu-worker attempt's deadline, in ms; also the job's timeout_ms (the protocol's minimum is 1 s). */
+    GPU_TIMEOUT_MS: integer(1000, 900_000).default(120_000),
+    /** Origin for image and job URLs; empty: the request's origin. */
+    PUBLIC_URL: z.union([z.literal(''), httpUrl]).default(''),
+    RATE_LIMIT_REQUESTS: integer(1, 10_000).default(60),
+    RATE_LIMIT_WINDOW_SECONDS: integer(1, 86_400).default(60),
+    /** How long an isolate trusts an API key record it read from KV, in seconds; 0: read every time. */
+    API_KEY_CACHE_SECONDS: integer(0, 60).default(60),
+    /** Body limit of the generation routes, in bytes. */
+    MAX_BODY_BYTES: integer(1024, 100 * 1024 * 1024).default(12 * 1024 * 1024),
+    /** Local development only: webhooks to http:// and to private, loopback and link-local hosts. */
+    ALLOW_LOCAL_WEBHOOKS: z
+      .union([z.boolean(), z.enum(['true', 'false'])])
+      .default(false)
+      .transform((v) => v === true || v === 'true'),
+    MODELS: z
+      .array(ModelConfig)
+      .min(1)
+      .refine((models) => new Set(models.map((m) => m.id)).size === models.length, {
+        error: 'model ids must be unique',
+      }),
+    /**
+     * The prompt policy (edge/src/safety): blocked terms and patterns per model id, "*" for models
+     * without an entry; JSON, or a table in wrangler.toml. None by default.
+     */
+    PROMPT_RULES: PromptRulesByModel,
+    GPU_SHARED_SECRET: secret('GPU_SHARED_SECRET'),
+    CACHE_KEY_SECRET: secret('CACHE_KEY_SECRET'),
+    /** Optional: without it, webhooks are off. */
+    WEBHOOK_SECRET: secret('WEBHOOK_SECRET').optional(),
+    /** Discord /imagine (edge/src/discord/discord-config.ts). */
+    ...DISCORD_CONFIG,
+  })
+  .superRefine((config, ctx) => {
+    // A misspelt model id would leave that model with the "*" rules without anyone noticing.
+    for (const id of Object.keys(config.PROMPT_RULES)) {
+      if (id !== DEFAULT_RULES_KEY && !config.MODELS.some((model) => model.id === id)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['PROMPT_RULES', id],
+          message: `"${id}" is not one of MODELS' ids`,
+        });
+      }
     }
-  }
-});
+  });
 
 export type EdgeConfig = z.output<typeof EdgeConfig>;
 

@@ -85,7 +85,10 @@ function fromJsonText(value: unknown, ctx: z.RefinementCtx): unknown {
   try {
     return JSON.parse(value);
   } catch {
-    ctx.addIssue({ code: 'custom', message: 'must be JSON: {"<model id or *>": [{"name", "terms", "patterns"}]}' });
+    ctx.addIssue({
+      code: 'custom',
+      message: 'must be JSON: {"<model id or *>": [{"name", "terms", "patterns"}]}',
+    });
     return z.NEVER;
   }
 }

@@ -55,7 +55,8 @@ export const FAKE_DISCORD_BINDINGS = {
       unfiltered_nsfw_channels: true,
       prompt_rules: [{ name: SERVER_RULE_NAME, terms: [SERVER_BLOCKED_TERM] }],
     },
-  ] as Record<string, unknown>[],
+    // Typed as Miniflare's JSON bindings accept: a union with optional keys is not JSON to it.
+  ] as Record<string, string | number | boolean | { name: string; terms: string[] }[]>[],
 };
 
 /** A call as recorded; its body stays `unknown` until a test reads it as a message. */
