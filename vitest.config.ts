@@ -10,6 +10,7 @@ import {
   TEST_GPU_SECRET,
   TEST_WEBHOOK_SECRET,
 } from './edge/test/node/fake-gpu-worker.ts';
+import { withPromtool } from './edge/test/node/promtool-service.ts';
 import { TEST_PROMPT_RULES } from './edge/test/node/test-prompt-rules.ts';
 import { readTokenizerDir } from './shared/src/node/tokenizer-dir.ts';
 import { compileTokenizer } from './shared/src/tokenizer/compiled-tokenizer.ts';
@@ -108,7 +109,7 @@ export default defineConfig({
                 // The prompt policy the edge tests meet (edge/test/prompt-policy-routes.test.ts).
                 PROMPT_RULES: JSON.stringify(TEST_PROMPT_RULES),
               },
-              outboundService: withFakeDiscord(fakeGpuWorker),
+              outboundService: withPromtool(withFakeDiscord(fakeGpuWorker)),
             },
           }),
         ],

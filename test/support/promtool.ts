@@ -12,8 +12,9 @@ export interface PromtoolRun {
   output: string;
 }
 
-export function promtool(args: readonly string[]): PromtoolRun {
-  const run = spawnSync('promtool', args, { encoding: 'utf8' });
+/** Runs promtool with `args`, and `input` on its stdin when given (`check metrics` reads it there). */
+export function promtool(args: readonly string[], input?: string): PromtoolRun {
+  const run = spawnSync('promtool', args, { encoding: 'utf8', input });
   if (run.error) {
     throw new Error(`promtool did not run (${run.error.message}): apt-get install prometheus`);
   }

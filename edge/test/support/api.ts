@@ -7,10 +7,10 @@ import { type ApiKeyRecord, generateApiKey, newApiKeyRecord } from '../../src/au
 export const ORIGIN = 'https://edge.test';
 
 export async function createApiKey(
-  options: { rateLimit?: ApiKeyRecord['rate_limit']; revoked?: boolean } = {},
+  options: { rateLimit?: ApiKeyRecord['rate_limit']; revoked?: boolean; quota?: ApiKeyRecord['quota'] } = {},
 ) {
   const key = generateApiKey();
-  const record = await newApiKeyRecord(key, 'test key', options.rateLimit);
+  const record = await newApiKeyRecord(key, 'test key', options.rateLimit, undefined, options.quota);
   if (options.revoked) record.revoked_at = new Date().toISOString();
   await env.API_KEYS.put(record.hash, JSON.stringify(record), { metadata: record });
   return { key, record };
