@@ -13,6 +13,7 @@ import {
   pngHeaderBase64,
   uniquePrompt,
 } from './support/api.ts';
+import { txt2img } from './support/comfy-workflow.ts';
 
 let key: string;
 let owner: string;
@@ -21,34 +22,6 @@ beforeAll(async () => {
   key = created.key;
   owner = created.record.id;
 });
-
-type Workflow = Record<string, { class_type: string; inputs: Record<string, unknown> }>;
-
-function txt2img(text: string): Workflow {
-  return {
-    '3': {
-      class_type: 'KSampler',
-      inputs: {
-        seed: 5,
-        steps: 4,
-        cfg: 7,
-        sampler_name: 'euler',
-        scheduler: 'normal',
-        denoise: 1,
-        model: ['4', 0],
-        positive: ['6', 0],
-        negative: ['7', 0],
-        latent_image: ['5', 0],
-      },
-    },
-    '4': { class_type: 'CheckpointLoaderSimple', inputs: { ckpt_name: 'tiny-sd' } },
-    '5': { class_type: 'EmptyLatentImage', inputs: { width: 64, height: 64, batch_size: 1 } },
-    '6': { class_type: 'CLIPTextEncode', inputs: { text, clip: ['4', 1] } },
-    '7': { class_type: 'CLIPTextEncode', inputs: { text: '', clip: ['4', 1] } },
-    '8': { class_type: 'VAEDecode', inputs: { samples: ['3', 0], vae: ['4', 2] } },
-    '9': { class_type: 'SaveImage', inputs: { filename_prefix: 'ComfyUI', images: ['8', 0] } },
-  };
-}
 
 interface HistoryEntry {
   status: { status_str: string; completed: boolean; messages: [string, unknown][] };

@@ -20,6 +20,7 @@ import {
   postJson,
   uniquePrompt,
 } from './support/api.ts';
+import { txt2img } from './support/comfy-workflow.ts';
 
 let key: string;
 beforeAll(async () => {
@@ -108,29 +109,7 @@ describe('the prompt policy on the compatible APIs', () => {
 
   it("refuses a ComfyUI workflow with a node error on the prompt's text node", async () => {
     const prompt = blockedPrompt();
-    const workflow = {
-      '3': {
-        class_type: 'KSampler',
-        inputs: {
-          seed: 5,
-          steps: 4,
-          cfg: 7,
-          sampler_name: 'euler',
-          scheduler: 'normal',
-          denoise: 1,
-          model: ['4', 0],
-          positive: ['6', 0],
-          negative: ['7', 0],
-          latent_image: ['5', 0],
-        },
-      },
-      '4': { class_type: 'CheckpointLoaderSimple', inputs: { ckpt_name: 'tiny-sd' } },
-      '5': { class_type: 'EmptyLatentImage', inputs: { width: 64, height: 64, batch_size: 1 } },
-      '6': { class_type: 'CLIPTextEncode', inputs: { text: prompt, clip: ['4', 1] } },
-      '7': { class_type: 'CLIPTextEncode', inputs: { text: '', clip: ['4', 1] } },
-      '8': { class_type: 'VAEDecode', inputs: { samples: ['3', 0], vae: ['4', 2] } },
-      '9': { class_type: 'SaveImage', inputs: { filename_prefix: 'ComfyUI', images: ['8', 0] } },
-    };
+    const workflow = txt2img(prompt);
     const response = await call('/prompt', {
       method: 'POST',
       key,
